@@ -47,19 +47,52 @@ const LocalLayout = "2006-01-02T15:04"
 // "2006-01-02T15:04" (seconds, when given, must be zero).
 type LocalTime string
 
-// Parse returns the instant that the local time names in loc. A time that
-// falls into a daylight-saving gap moves forward by the gap, as the wall
-// clock does.
+// Parse returns the instant that the local time names in loc. Around a
+// daylight-saving change it follows RFC 5545 (iCalendar), so that feeds and
+// calendars agree: a time that falls into a gap is read with the offset in
+// force before the gap, which moves it forward by the gap as the wall clock
+// does; a time that occurs twice names its first occurrence.
 func (l LocalTime) Parse(loc *time.Location) (time.Time, error) {
 	s := string(l)
 	if len(s) == len("2006-01-02T15:04:05") && s[len(s)-3:] == ":00" {
 		s = s[:len(s)-3]
 	}
-	t, err := time.ParseInLocation(LocalLayout, s, loc)
+	wall, err := time.Parse(LocalLayout, s)
 	if err != nil {
 		return time.Time{}, fmt.Errorf("must be a local time like 2026-05-01T10:00")
 	}
-	return t, nil
+	return wallTime(wall, loc), nil
+}
+
+// wallTime returns the instant at which clocks in loc show wall (whose
+// fields are read as a wall clock; its zone is ignored), resolving gaps and
+// repeats as Parse documents. time.Date leaves the choice to the
+// implementation, which picks differently east and west of UTC.
+func wallTime(wall time.Time, loc *time.Location) time.Time {
+	y, mo, d := wall.Date()
+	h, mi, _ := wall.Clock()
+	t := time.Date(y, mo, d, h, mi, 0, 0, loc)
+	shown := time.Date(t.Year(), t.Month(), t.Day(), t.Hour(), t.Minute(), 0, 0, time.UTC)
+	want := time.Date(y, mo, d, h, mi, 0, 0, time.UTC)
+	if shown.Before(want) {
+		// In a gap, read with the offset after it: move forward by the gap.
+		return t.Add(want.Sub(shown))
+	}
+	if shown.Equal(want) {
+		// After clocks went back, the same wall time may also have occurred
+		// under the previous offset; take that earlier instant.
+		if start, _ := t.ZoneBounds(); !start.IsZero() {
+			_, off := t.Zone()
+			_, prev := start.Add(-time.Second).Zone()
+			if prev > off {
+				c := t.Add(-time.Duration(prev-off) * time.Second)
+				if c.Before(start) && c.Format(LocalLayout) == t.Format(LocalLayout) {
+					return c
+				}
+			}
+		}
+	}
+	return t
 }
 
 // Session is one opening period of an event, in the venue's local time.

@@ -28,13 +28,15 @@ func NewID() string {
 	return uuid.Must(uuid.NewV7()).String()
 }
 
-// ValidID reports whether s is a canonical UUID string.
+// ValidID reports whether s is a canonical UUID string: 36 characters,
+// lower-case hex. Upper-case spellings are refused because the store
+// compares ids as text.
 func ValidID(s string) bool {
 	if len(s) != 36 {
 		return false
 	}
-	_, err := uuid.Parse(s)
-	return err == nil
+	u, err := uuid.Parse(s)
+	return err == nil && u.String() == s
 }
 
 // Page asks for one page of a list. Lists are ordered by id, which for
