@@ -1,0 +1,96 @@
+package sqlstore
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/popkit/popkit"
+	"modernc.org/sqlite"
+)
+
+// SQLite extended result codes used to classify constraint violations.
+const (
+	sqliteConstraintForeignKey = 787
+	sqliteConstraintPrimaryKey = 1555
+	sqliteConstraintUnique     = 2067
+)
+
+// notFound returns an ENOTFOUND error for an object of the named kind.
+func notFound(what string) error {
+	return popkit.Errorf(popkit.ENOTFOUND, "%s not found", what)
+}
+
+// conflict returns an ECONFLICT error that names the field it is about.
+func conflict(field, format string, args ...any) error {
+	msg := fmt.Sprintf(format, args...)
+	return &popkit.Error{
+		Code:    popkit.ECONFLICT,
+		Message: msg,
+		Fields:  []popkit.FieldError{{Field: field, Message: msg}},
+	}
+}
+
+// taken returns the ECONFLICT error for a unique field that is in use.
+func taken(field string) error {
+	return conflict(field, "%s already taken", field)
+}
+
+// missingRef returns an EUNPROCESSABLE error for a field that refers to an
+// object that does not exist.
+func missingRef(field, what string) error {
+	return &popkit.Error{
+		Code:    popkit.EUNPROCESSABLE,
+		Message: fmt.Sprintf("%s: %s does not exist", field, what),
+		Fields:  []popkit.FieldError{{Field: field, Message: what + " does not exist"}},
+	}
+}
+
+// unavailable marks err as the database being unreachable: ErrorCode
+// reports EUNAVAILABLE and errors.Is/As still reach the cause.
+func unavailable(what string, err error) error {
+	e := &popkit.Error{Code: popkit.EUNAVAILABLE, Message: "database unavailable"}
+	return fmt.Errorf("%s: %w: %w", what, e, err)
+}
+
+// isUniqueViolation reports whether err is a unique or primary key
+// violation.
+func isUniqueViolation(err error) bool {
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		return se.Code() == sqliteConstraintUnique || se.Code() == sqliteConstraintPrimaryKey
+	}
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "23505"
+}
+
+// isForeignKeyViolation reports whether err is a foreign key violation.
+func isForeignKeyViolation(err error) bool {
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		return se.Code() == sqliteConstraintForeignKey
+	}
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "23503"
+}
+
+// wrap adds context to a database error. Errors that are already domain
+// errors pass unchanged. A PostgreSQL data exception (class 22: a value out
+// of range, a NUL byte in text) is the client's input, not a server fault,
+// and becomes EINVALID; a foreign key violation that slipped past the
+// explicit checks (a concurrent change) becomes EUNPROCESSABLE.
+func wrap(what string, err error) error {
+	var e *popkit.Error
+	if errors.As(err, &e) {
+		return err
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && strings.HasPrefix(pe.Code, "22") {
+		return fmt.Errorf("%s: %w: %w", what, popkit.Errorf(popkit.EINVALID, "input holds a value the database cannot store"), err)
+	}
+	if isForeignKeyViolation(err) {
+		return fmt.Errorf("%s: %w: %w", what, popkit.Errorf(popkit.EUNPROCESSABLE, "a referenced object does not exist"), err)
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}
