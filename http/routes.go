@@ -1,0 +1,141 @@
+package http
+
+import (
+	"net/http"
+
+	"github.com/popkit/popkit"
+)
+
+// route is one entry of the route table, which both the mux and the
+// OpenAPI document are built from.
+type route struct {
+	method  string
+	path    string
+	roles   []popkit.Role // roles that may call it; nil: no authentication
+	idem    idemMode
+	handler func(*Server) http.HandlerFunc
+	doc     opDoc
+}
+
+// pattern is the route's ServeMux pattern.
+func (rt route) pattern() string { return rt.method + " " + rt.path }
+
+// opDoc describes a route for the OpenAPI document.
+type opDoc struct {
+	id      string   // operationId
+	summary string   // one line
+	note    string   // scope rules beyond the roles
+	query   []string // query parameters (components/parameters)
+	in      string   // request body schema (components/schemas); "" for none
+	out     string   // success body schema; "" for no body
+	list    bool     // the success body is a list of out
+	status  int      // success status
+	errs    []int    // error statuses besides those every route of its kind has
+	media   string   // success media type when not application/json
+}
+
+// plain adapts a handler method to the route table.
+func plain(f func(*Server, http.ResponseWriter, *http.Request)) func(*Server) http.HandlerFunc {
+	return func(s *Server) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) { f(s, w, r) }
+	}
+}
+
+var page = []string{"limit", "cursor"}
+
+const (
+	brandSKUs     = "Brand tokens see only their own brand's SKUs (another brand's SKU is 404) and may create and change only their own (403 otherwise)."
+	brandItems    = "Brand tokens see only items of their own SKUs; a brand_id filter naming another brand is 403. Device tokens may read only their own event (403 otherwise)."
+	brandWrites   = "Brand tokens may set and adjust only items of their own SKUs (403 otherwise)."
+	deviceEvent   = "Device tokens may read only their own event (403 otherwise)."
+	deviceDevices = "Device tokens see and change only devices of their own event: the list is limited to it, and another event's device is 403."
+)
+
+// routeTable lists every route of the server.
+var routeTable = []route{
+	{method: "GET", path: "/healthz", handler: plain((*Server).healthz),
+		doc: opDoc{id: "healthz", summary: "Report that the process is up.", out: "Health", status: 200}},
+	{method: "GET", path: "/readyz", handler: plain((*Server).readyz),
+		doc: opDoc{id: "readyz", summary: "Report whether the database is reachable.", out: "Health", status: 200, errs: []int{503}}},
+	{method: "GET", path: "/metrics", handler: (*Server).metricsHandler,
+		doc: opDoc{id: "metrics", summary: "Prometheus metrics.", status: 200, media: "text/plain"}},
+	{method: "GET", path: "/api/v1/openapi.json", handler: plain((*Server).openAPI),
+		doc: opDoc{id: "openapi", summary: "This OpenAPI document.", status: 200, media: "application/json"}},
+
+	{method: "GET", path: "/api/v1/program", roles: rolesAny, handler: plain((*Server).getProgram),
+		doc: opDoc{id: "getProgram", summary: "Read the program settings.", out: "Program", status: 200}},
+	{method: "PUT", path: "/api/v1/program", roles: rolesAdmin, handler: plain((*Server).putProgram),
+		doc: opDoc{id: "putProgram", summary: "Replace the program settings.", in: "ProgramInput", out: "Program", status: 200}},
+
+	{method: "GET", path: "/api/v1/cities", roles: rolesCatalogRead, handler: (*Server).listCities,
+		doc: opDoc{id: "listCities", summary: "List cities.", query: append([]string{"country"}, page...), out: "City", list: true, status: 200}},
+	{method: "POST", path: "/api/v1/cities", roles: rolesAdmin, idem: idemOptional, handler: (*Server).createCity,
+		doc: opDoc{id: "createCity", summary: "Create a city.", in: "CityInput", out: "City", status: 201}},
+	{method: "GET", path: "/api/v1/cities/{id}", roles: rolesCatalogRead, handler: (*Server).getCity,
+		doc: opDoc{id: "getCity", summary: "Read a city.", out: "City", status: 200}},
+	{method: "PATCH", path: "/api/v1/cities/{id}", roles: rolesAdmin, handler: (*Server).patchCity,
+		doc: opDoc{id: "patchCity", summary: "Change a city.", in: "CityPatch", out: "City", status: 200}},
+
+	{method: "GET", path: "/api/v1/venues", roles: rolesCatalogRead, handler: (*Server).listVenues,
+		doc: opDoc{id: "listVenues", summary: "List venues.", query: append([]string{"city_id"}, page...), out: "Venue", list: true, status: 200}},
+	{method: "POST", path: "/api/v1/venues", roles: rolesAdmin, idem: idemOptional, handler: (*Server).createVenue,
+		doc: opDoc{id: "createVenue", summary: "Create a venue; without time_zone it takes its city's.", in: "VenueInput", out: "Venue", status: 201, errs: []int{422}}},
+	{method: "GET", path: "/api/v1/venues/{id}", roles: rolesCatalogRead, handler: (*Server).getVenue,
+		doc: opDoc{id: "getVenue", summary: "Read a venue.", out: "Venue", status: 200}},
+	{method: "PATCH", path: "/api/v1/venues/{id}", roles: rolesAdmin, handler: (*Server).patchVenue,
+		doc: opDoc{id: "patchVenue", summary: "Change a venue.", in: "VenuePatch", out: "Venue", status: 200}},
+
+	{method: "GET", path: "/api/v1/brands", roles: rolesCatalogRead, handler: (*Server).listBrands,
+		doc: opDoc{id: "listBrands", summary: "List brands.", query: append([]string{"slug"}, page...), out: "Brand", list: true, status: 200}},
+	{method: "POST", path: "/api/v1/brands", roles: rolesAdmin, idem: idemOptional, handler: (*Server).createBrand,
+		doc: opDoc{id: "createBrand", summary: "Create a brand.", in: "BrandInput", out: "Brand", status: 201, errs: []int{409}}},
+	{method: "GET", path: "/api/v1/brands/{id}", roles: rolesCatalogRead, handler: (*Server).getBrand,
+		doc: opDoc{id: "getBrand", summary: "Read a brand.", out: "Brand", status: 200}},
+	{method: "PATCH", path: "/api/v1/brands/{id}", roles: rolesAdmin, handler: (*Server).patchBrand,
+		doc: opDoc{id: "patchBrand", summary: "Change a brand.", in: "BrandPatch", out: "Brand", status: 200, errs: []int{409}}},
+
+	{method: "GET", path: "/api/v1/events", roles: rolesCatalogRead, handler: (*Server).listEvents,
+		doc: opDoc{id: "listEvents", summary: "List events; from and to select events whose span overlaps [from, to).", query: append([]string{"city", "venue_id", "brand_id", "status", "from", "to"}, page...), out: "Event", list: true, status: 200}},
+	{method: "POST", path: "/api/v1/events", roles: rolesAdmin, idem: idemOptional, handler: (*Server).createEvent,
+		doc: opDoc{id: "createEvent", summary: "Create an event with its sessions (in the venue's local time) and brands.", in: "EventInput", out: "Event", status: 201, errs: []int{409, 422}}},
+	{method: "GET", path: "/api/v1/events/{id}", roles: rolesEventRead, handler: (*Server).getEvent,
+		doc: opDoc{id: "getEvent", summary: "Read an event.", note: deviceEvent, out: "Event", status: 200}},
+	{method: "PATCH", path: "/api/v1/events/{id}", roles: rolesAdmin, handler: (*Server).patchEvent,
+		doc: opDoc{id: "patchEvent", summary: "Change an event; lists and costs replace the stored ones.", in: "EventPatch", out: "Event", status: 200, errs: []int{409, 422}}},
+
+	{method: "GET", path: "/api/v1/skus", roles: rolesCatalogRead, handler: (*Server).listSKUs,
+		doc: opDoc{id: "listSKUs", summary: "List SKUs.", note: brandSKUs + " A brand_id filter naming another brand is 403.", query: append([]string{"brand_id"}, page...), out: "SKU", list: true, status: 200}},
+	{method: "POST", path: "/api/v1/skus", roles: rolesBrandWrite, idem: idemOptional, handler: (*Server).createSKU,
+		doc: opDoc{id: "createSKU", summary: "Create a SKU; brand tokens may leave brand_id out.", note: brandSKUs, in: "SKUInput", out: "SKU", status: 201, errs: []int{409, 422}}},
+	{method: "GET", path: "/api/v1/skus/{id}", roles: rolesCatalogRead, handler: (*Server).getSKU,
+		doc: opDoc{id: "getSKU", summary: "Read a SKU.", note: brandSKUs, out: "SKU", status: 200}},
+	{method: "PATCH", path: "/api/v1/skus/{id}", roles: rolesBrandWrite, handler: (*Server).patchSKU,
+		doc: opDoc{id: "patchSKU", summary: "Change a SKU.", note: brandSKUs, in: "SKUPatch", out: "SKU", status: 200, errs: []int{409}}},
+
+	{method: "GET", path: "/api/v1/events/{id}/assortment", roles: rolesEventRead, handler: (*Server).listAssortment,
+		doc: opDoc{id: "listAssortment", summary: "List an event's assortment.", note: brandItems, query: append([]string{"brand_id"}, page...), out: "AssortmentItem", list: true, status: 200}},
+	{method: "GET", path: "/api/v1/events/{id}/assortment/{sku_id}", roles: rolesEventRead, handler: plain((*Server).getAssortmentItem),
+		doc: opDoc{id: "getAssortmentItem", summary: "Read one assortment item.", note: brandItems, out: "AssortmentItem", status: 200}},
+	{method: "PUT", path: "/api/v1/events/{id}/assortment/{sku_id}", roles: rolesBrandWrite, handler: plain((*Server).putAssortmentItem),
+		doc: opDoc{id: "putAssortmentItem", summary: "Add a SKU to an event or replace its stock and price there; the SKU's brand must take part in the event.", note: brandWrites, in: "AssortmentInput", out: "AssortmentItem", status: 200}},
+	{method: "DELETE", path: "/api/v1/events/{id}/assortment/{sku_id}", roles: rolesAdmin, handler: plain((*Server).deleteAssortmentItem),
+		doc: opDoc{id: "deleteAssortmentItem", summary: "Take a SKU out of an event.", status: 204}},
+	{method: "POST", path: "/api/v1/events/{id}/assortment/{sku_id}/adjustments", roles: rolesBrandWrite, idem: idemOptional, handler: plain((*Server).adjustStock),
+		doc: opDoc{id: "adjustStock", summary: "Add a delta (may be negative) to an item's stock; 409 when the stock would go below zero.", note: brandWrites, in: "Adjustment", out: "AssortmentItem", status: 200, errs: []int{409}}},
+
+	{method: "GET", path: "/api/v1/devices", roles: rolesDevice, handler: (*Server).listDevices,
+		doc: opDoc{id: "listDevices", summary: "List edge devices.", note: deviceDevices, query: append([]string{"event_id"}, page...), out: "Device", list: true, status: 200}},
+	{method: "POST", path: "/api/v1/devices", roles: rolesAdmin, idem: idemOptional, handler: (*Server).createDevice,
+		doc: opDoc{id: "createDevice", summary: "Register an edge device for an event.", in: "DeviceInput", out: "Device", status: 201, errs: []int{422}}},
+	{method: "GET", path: "/api/v1/devices/{id}", roles: rolesDevice, handler: (*Server).getDevice,
+		doc: opDoc{id: "getDevice", summary: "Read a device.", note: deviceDevices, out: "Device", status: 200}},
+	{method: "PATCH", path: "/api/v1/devices/{id}", roles: rolesDevice, handler: (*Server).patchDevice,
+		doc: opDoc{id: "patchDevice", summary: "Change a device.", note: deviceDevices, in: "DevicePatch", out: "Device", status: 200}},
+
+	{method: "GET", path: "/api/v1/tokens", roles: rolesAdmin, handler: (*Server).listTokens,
+		doc: opDoc{id: "listTokens", summary: "List API tokens (never their secrets).", query: append([]string{"role", "include_revoked"}, page...), out: "Token", list: true, status: 200}},
+	{method: "POST", path: "/api/v1/tokens", roles: rolesAdmin, handler: plain((*Server).createToken),
+		doc: opDoc{id: "createToken", summary: "Create an API token; the answer holds its secret, shown only this once. Not idempotent: the secret is never stored, so it cannot be replayed.", in: "TokenInput", out: "TokenCreated", status: 201, errs: []int{422}}},
+	{method: "DELETE", path: "/api/v1/tokens/{id}", roles: rolesAdmin, handler: plain((*Server).revokeToken),
+		doc: opDoc{id: "revokeToken", summary: "Revoke an API token; revoking twice is not an error.", status: 204}},
+}

@@ -1,0 +1,144 @@
+// Package http serves popkit's JSON API under /api/v1, with bearer-token
+// authorization, RFC 9457 problem details, Idempotency-Key support,
+// request ids, structured access logs, Prometheus metrics and an OpenAPI
+// 3.1 document, plus /healthz, /readyz and /metrics.
+//
+// cmd/popkit owns the net/http.Server: it sets the fields of a Server and
+// serves its Handler.
+package http
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/popkit/popkit"
+)
+
+// Server serves the API over the domain services. Set every service before
+// the first call to Handler.
+type Server struct {
+	Program     popkit.ProgramService
+	Cities      popkit.CityService
+	Venues      popkit.VenueService
+	Brands      popkit.BrandService
+	Events      popkit.EventService
+	SKUs        popkit.SKUService
+	Assortment  popkit.AssortmentService
+	Devices     popkit.DeviceService
+	Tokens      popkit.TokenService
+	Idempotency popkit.IdempotencyService
+
+	// Ready reports whether the server can serve (typically the database's
+	// Ping); /readyz answers 503 while it returns an error. Nil means
+	// always ready.
+	Ready func(ctx context.Context) error
+	// Logger receives access logs and errors; nil discards them.
+	Logger *slog.Logger
+	// Registry receives the server's metrics and is served at /metrics;
+	// nil means a new registry.
+	Registry *prometheus.Registry
+
+	once    sync.Once
+	handler http.Handler
+	logger  *slog.Logger
+	metrics *metrics
+	prom    http.Handler
+	openapi []byte
+}
+
+// readyTimeout bounds one readiness check.
+const readyTimeout = 5 * time.Second
+
+// Handler returns the server's handler. It builds the mux on the first call
+// and panics when a service is missing or the metrics cannot be registered:
+// both are wiring mistakes.
+func (s *Server) Handler() http.Handler {
+	s.once.Do(s.build)
+	return s.handler
+}
+
+func (s *Server) build() {
+	for name, svc := range map[string]any{
+		"Program": s.Program, "Cities": s.Cities, "Venues": s.Venues, "Brands": s.Brands,
+		"Events": s.Events, "SKUs": s.SKUs, "Assortment": s.Assortment, "Devices": s.Devices,
+		"Tokens": s.Tokens, "Idempotency": s.Idempotency,
+	} {
+		if svc == nil {
+			panic(fmt.Sprintf("http: Server.%s is nil", name))
+		}
+	}
+	s.logger = s.Logger
+	if s.logger == nil {
+		s.logger = slog.New(slog.DiscardHandler)
+	}
+	if s.Registry == nil {
+		s.Registry = prometheus.NewRegistry()
+	}
+	m, err := newMetrics(s.Registry)
+	if err != nil {
+		panic(fmt.Sprintf("http: register metrics: %v", err))
+	}
+	s.metrics = m
+	s.prom = promhttp.HandlerFor(s.Registry, promhttp.HandlerOpts{})
+	if s.openapi, err = openAPIDocument(routeTable); err != nil {
+		panic(fmt.Sprintf("http: build OpenAPI document: %v", err))
+	}
+
+	mux := http.NewServeMux()
+	for _, rt := range routeTable {
+		var h http.Handler = rt.handler(s)
+		h = s.idempotent(rt.idem, h)
+		if rt.doc.in != "" {
+			h = requireJSON(h)
+		}
+		if rt.roles != nil {
+			h = s.authenticate(rt.roles, h)
+		}
+		mux.Handle(rt.pattern(), h)
+	}
+	problems := unmatched(mux)
+	s.handler = s.serve(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, pattern := mux.Handler(r); pattern == "" {
+			problems.ServeHTTP(w, r)
+			return
+		}
+		mux.ServeHTTP(w, r)
+	}))
+}
+
+// health is the body of /healthz and /readyz.
+type health struct {
+	Status  string `json:"status"`
+	Version string `json:"version"`
+}
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, r, http.StatusOK, health{Status: "ok", Version: popkit.Version})
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	if s.Ready != nil {
+		ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
+		defer cancel()
+		if err := s.Ready(ctx); err != nil {
+			logger(ctx).Warn("not ready", slog.String("error", err.Error()))
+			writeProblem(w, newProblem(r, http.StatusServiceUnavailable, popkit.EUNAVAILABLE, "the database is unreachable", nil))
+			return
+		}
+	}
+	writeJSON(w, r, http.StatusOK, health{Status: "ready", Version: popkit.Version})
+}
+
+func (s *Server) metricsHandler() http.HandlerFunc { return s.prom.ServeHTTP }
+
+func (s *Server) openAPI(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Write(s.openapi)
+}
