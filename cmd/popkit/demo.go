@@ -1,0 +1,79 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/popkit/popkit"
+	"github.com/popkit/popkit/sim"
+	"github.com/spf13/cobra"
+)
+
+func newDemoCmd() *cobra.Command {
+	m := &Main{}
+	var seed int64
+	cmd := &cobra.Command{
+		Use:   "demo",
+		Short: "Seed a realistic pop-up program into a local database and serve it",
+		Long: `demo is the whole system on one machine. It creates (or reuses) a local
+SQLite file, seeds a program of cities, venues, microbrands and pop-up
+events with their assortments (product names and prices from the UCI
+Online Retail catalogue), creates an admin token, prints the URL and the
+token, and serves until interrupted. Running it again reuses the data.`,
+		Example: `  popkit demo
+  popkit demo --addr 127.0.0.1:9090 --db /tmp/demo.db`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			out := cmd.OutOrStdout()
+			m.Logger = newLogger(cmd.ErrOrStderr())
+			if err := m.Open(ctx); err != nil {
+				return err
+			}
+			res, err := sim.Seed(ctx, sim.Services{
+				Program:    m.DB,
+				Cities:     m.DB,
+				Venues:     m.DB,
+				Brands:     m.DB,
+				Events:     m.DB,
+				SKUs:       m.DB,
+				Assortment: m.DB,
+				Devices:    m.DB,
+			}, sim.SeedOptions{
+				Now:  time.Now(),
+				Seed: seed,
+				Log:  func(format string, args ...any) { fmt.Fprintf(out, "  "+format+"\n", args...) },
+			})
+			if err != nil {
+				return errors.Join(fmt.Errorf("seed demo: %w", err), m.Close())
+			}
+			if res.Skipped {
+				fmt.Fprintf(out, "reusing the demo program already in %s\n", m.DSN)
+			} else {
+				fmt.Fprintf(out, "seeded the demo program (%d events) into %s\n", res.Events, m.DSN)
+			}
+			secret, err := m.DB.CreateToken(ctx, &popkit.Token{Role: popkit.RoleAdmin, Name: "demo admin " + time.Now().UTC().Format(time.RFC3339)})
+			if err != nil {
+				return errors.Join(fmt.Errorf("create demo token: %w", err), m.Close())
+			}
+			fmt.Fprintf(out, `
+popkit demo is running at %[1]s
+admin token: %[2]s
+
+try:
+  curl -s -H 'Authorization: Bearer %[2]s' '%[1]s/api/v1/events?limit=5'
+  curl -s %[1]s/api/v1/openapi.json
+  curl -s %[1]s/metrics
+
+press Ctrl-C to stop
+`, m.URL(), secret)
+			err = m.Wait(ctx)
+			return errors.Join(err, m.Close())
+		},
+	}
+	cmd.Flags().StringVar(&m.Addr, "addr", envDefault("POPKIT_ADDR", "127.0.0.1:8080"), "listen address (env POPKIT_ADDR)")
+	addDBFlag(cmd, &m.DSN, "./popkit-demo.db")
+	cmd.Flags().Int64Var(&seed, "seed", 1, "random seed of the generated program")
+	return cmd
+}

@@ -1,0 +1,201 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/popkit/popkit"
+	pkhttp "github.com/popkit/popkit/http"
+	"github.com/popkit/popkit/sqlstore"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/spf13/cobra"
+)
+
+// Main is the control plane: one database and one HTTP listener. main and
+// end-to-end tests use it the same way: set the fields, Run, then Close.
+type Main struct {
+	Addr   string       // listen address, e.g. 127.0.0.1:8080; port 0 picks one
+	DSN    string       // SQLite path or postgres:// URL
+	Logger *slog.Logger // where logs go
+
+	// ShutdownTimeout bounds how long Close waits for in-flight requests.
+	ShutdownTimeout time.Duration
+	// ConnState, when set, is told of every client connection's state
+	// change (see net/http.Server.ConnState).
+	ConnState func(net.Conn, http.ConnState)
+
+	DB       *sqlstore.DB
+	server   *http.Server
+	listener net.Listener
+	serveErr chan error
+	stopReap context.CancelFunc
+}
+
+// Open opens and migrates the database and starts listening. It returns
+// once the server accepts connections; the bound address is in URL.
+func (m *Main) Open(ctx context.Context) error {
+	if m.Logger == nil {
+		m.Logger = slog.New(slog.DiscardHandler)
+	}
+	if m.ShutdownTimeout == 0 {
+		m.ShutdownTimeout = 30 * time.Second
+	}
+	db, err := sqlstore.Open(ctx, m.DSN)
+	if err != nil {
+		return err
+	}
+	applied, err := db.Migrate(ctx)
+	if err != nil {
+		db.Close()
+		return fmt.Errorf("migrate: %w", err)
+	}
+	for _, name := range applied {
+		m.Logger.Info("applied migration", "name", name)
+	}
+	m.DB = db
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		collectors.NewDBStatsCollector(db.SQL(), "popkit"),
+	)
+	srv := &pkhttp.Server{
+		Program:     db,
+		Cities:      db,
+		Venues:      db,
+		Brands:      db,
+		Events:      db,
+		SKUs:        db,
+		Assortment:  db,
+		Devices:     db,
+		Tokens:      db,
+		Idempotency: db,
+		Ready:       db.Ping,
+		Logger:      m.Logger,
+		Registry:    reg,
+	}
+	ln, err := net.Listen("tcp", m.Addr)
+	if err != nil {
+		db.Close()
+		return fmt.Errorf("listen: %w", err)
+	}
+	m.listener = ln
+	m.server = &http.Server{
+		Handler:           srv.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(m.Logger.Handler(), slog.LevelWarn),
+		ConnState:         m.ConnState,
+	}
+	m.serveErr = make(chan error, 1)
+	go func() { m.serveErr <- m.server.Serve(ln) }()
+
+	reapCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	m.stopReap = cancel
+	go m.reapIdempotencyKeys(reapCtx, time.Hour)
+	m.Logger.Info("serving", "url", m.URL(), "db", db.Dialect())
+	return nil
+}
+
+// URL returns the base URL the server listens on.
+func (m *Main) URL() string {
+	if m.listener == nil {
+		return ""
+	}
+	return "http://" + m.listener.Addr().String()
+}
+
+// Wait blocks until ctx is done or the server fails.
+func (m *Main) Wait(ctx context.Context) error {
+	select {
+	case <-ctx.Done():
+		return nil
+	case err := <-m.serveErr:
+		if errors.Is(err, http.ErrServerClosed) {
+			return nil
+		}
+		return fmt.Errorf("serve: %w", err)
+	}
+}
+
+// Close stops accepting connections, lets in-flight requests finish (up to
+// ShutdownTimeout) and closes the database.
+func (m *Main) Close() error {
+	var errs []error
+	if m.stopReap != nil {
+		m.stopReap()
+	}
+	if m.server != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), m.ShutdownTimeout)
+		defer cancel()
+		if err := m.server.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("shutdown: %w", err))
+		}
+	}
+	if m.DB != nil {
+		if err := m.DB.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close database: %w", err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// reapIdempotencyKeys deletes expired Idempotency-Key records every period.
+// Deleting is idempotent, so several replicas may reap the same database.
+func (m *Main) reapIdempotencyKeys(ctx context.Context, period time.Duration) {
+	t := time.NewTicker(period)
+	defer t.Stop()
+	for {
+		n, err := m.DB.ReapIdempotencyKeys(ctx, time.Now().Add(-popkit.IdempotencyTTL))
+		if err != nil && ctx.Err() == nil {
+			m.Logger.Warn("reap idempotency keys", "err", err)
+		} else if n > 0 {
+			m.Logger.Info("reaped idempotency keys", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func newServeCmd() *cobra.Command {
+	m := &Main{}
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the control plane: the JSON API, health checks and metrics",
+		Long: `serve runs the popkit control plane. It applies pending migrations, then
+serves the JSON API under /api/v1, /healthz, /readyz and /metrics.
+
+The database is a SQLite file by default; a postgres:// URL selects
+PostgreSQL, and then any number of serve processes may share it.
+SIGINT or SIGTERM lets in-flight requests finish and closes the database.`,
+		Example: `  popkit serve
+  popkit serve --addr 0.0.0.0:8080 --db postgres://popkit@db:5432/popkit
+  POPKIT_DB=./shop.db popkit serve`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			m.Logger = newLogger(cmd.ErrOrStderr())
+			if err := m.Open(cmd.Context()); err != nil {
+				return err
+			}
+			err := m.Wait(cmd.Context())
+			m.Logger.Info("shutting down")
+			return errors.Join(err, m.Close())
+		},
+	}
+	cmd.Flags().StringVar(&m.Addr, "addr", envDefault("POPKIT_ADDR", "127.0.0.1:8080"), "listen address (env POPKIT_ADDR)")
+	addDBFlag(cmd, &m.DSN, defaultDB)
+	cmd.Flags().DurationVar(&m.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "how long to wait for in-flight requests on shutdown")
+	return cmd
+}
