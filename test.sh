@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# test.sh runs every check popkit's CI runs: formatting, vet, staticcheck,
+# the race-enabled test suite, a short fuzz pass over every fuzz target, and
+# the cross-builds for the Raspberry Pi.
+#
+# PostgreSQL suites run when POPKIT_TEST_POSTGRES_URL is set, e.g.
+#   POPKIT_TEST_POSTGRES_URL='postgres://postgres@127.0.0.1:5432/test?sslmode=disable' ./test.sh
+# FUZZTIME (default 3s) is how long each fuzz target runs.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+step() { printf '\n== %s\n' "$*"; }
+
+step "gofmt"
+unformatted=$(gofmt -l .)
+if [ -n "$unformatted" ]; then
+	echo "these files need gofmt -w:"; echo "$unformatted"; exit 1
+fi
+
+step "go vet"
+go vet ./...
+
+step "staticcheck"
+go tool staticcheck ./...
+
+step "go test -race"
+if [ -z "${POPKIT_TEST_POSTGRES_URL:-}" ]; then
+	echo "note: POPKIT_TEST_POSTGRES_URL is not set: PostgreSQL suites are skipped (SQLite suites run)"
+fi
+go test -race -count=1 -timeout 20m ./...
+
+step "fuzz (${FUZZTIME:-3s} per target)"
+for pkg in $(go list ./...); do
+	dir=$(go list -f '{{.Dir}}' "$pkg")
+	for target in $(grep -ho '^func Fuzz[A-Za-z0-9_]*' "$dir"/*_test.go 2>/dev/null | sed 's/^func //' | sort -u); do
+		echo "fuzz $pkg $target"
+		go test -run='^$' -fuzz="^${target}\$" -fuzztime="${FUZZTIME:-3s}" "$pkg" >/tmp/popkit-fuzz.log 2>&1 || { cat /tmp/popkit-fuzz.log; exit 1; }
+	done
+done
+
+step "cross-build for the Raspberry Pi (CGO_ENABLED=0)"
+CGO_ENABLED=0 GOOS=linux GOARCH=arm64 go build -o /dev/null ./cmd/popkit
+CGO_ENABLED=0 GOOS=linux GOARCH=arm GOARM=7 go build -o /dev/null ./cmd/popkit
+echo "linux/arm64 and linux/arm (GOARM=7) build"
+
+step "all checks passed"
