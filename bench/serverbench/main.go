@@ -21,6 +21,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -41,12 +42,17 @@ func main() {
 	rate := flag.Int("rate", 300, "requests per second")
 	duration := flag.Duration("duration", 10*time.Second, "load duration (bounded)")
 	starts := flag.Int("starts", 7, "cold starts to time")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the load phase to this file")
 	flag.Parse()
+	profile = *cpuprofile
 	if err := run(context.Background(), *events, *cities, *rate, *duration, *starts); err != nil {
 		fmt.Fprintf(os.Stderr, "serverbench: %v\n", err)
 		os.Exit(1)
 	}
 }
+
+// profile is where the load phase's CPU profile goes ("" for none).
+var profile string
 
 func run(ctx context.Context, nEvents, nCities, rate int, duration time.Duration, starts int) error {
 	dir, err := os.MkdirTemp("", "popkit-bench-")
@@ -107,12 +113,23 @@ func run(ctx context.Context, nEvents, nCities, rate int, duration time.Duration
 	serverTimes = serverTimes[:0]
 	mu.Unlock()
 	fmt.Fprintf(os.Stderr, "load: %d targets, %d req/s for %s\n", len(targets), rate, duration)
+	if profile != "" {
+		f, err := os.Create(profile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+	}
 	attacker := vegeta.NewAttacker(vegeta.KeepAlive(true), vegeta.Workers(4), vegeta.MaxWorkers(32))
 	var m vegeta.Metrics
 	for res := range attacker.Attack(vegeta.NewStaticTargeter(targets...), vegeta.Rate{Freq: rate, Per: time.Second}, duration, "events-by-city") {
 		m.Add(res)
 	}
 	m.Close()
+	pprof.StopCPUProfile()
 	hs.Close()
 	db.Close()
 
