@@ -27,26 +27,7 @@ func (db *DB) FindBrands(ctx context.Context, f popkit.BrandFilter) ([]*popkit.B
 	if f.Slug != "" {
 		w.and("slug = ?", f.Slug)
 	}
-	limit, err := pageWhere(f.Page, &w, "id")
-	if err != nil {
-		return nil, "", err
-	}
-	tx, err := db.begin(ctx, false)
-	if err != nil {
-		return nil, "", err
-	}
-	defer tx.Rollback()
-	q, args := listQuery(brandCols, "brands", &w, "id", limit)
-	rows, err := tx.query(ctx, q, args...)
-	if err != nil {
-		return nil, "", wrap("find brands", err)
-	}
-	brands, err := collect(rows, scanBrand)
-	if err != nil {
-		return nil, "", wrap("find brands", err)
-	}
-	brands, next := nextPage(brands, limit, func(b *popkit.Brand) string { return b.ID })
-	return brands, next, nil
+	return findPage(ctx, db, "find brands", f.Page, &w, brandCols, "brands", scanBrand, func(x *popkit.Brand) string { return x.ID })
 }
 
 // CreateBrand stores a new brand. Returns EINVALID, or ECONFLICT when the

@@ -27,26 +27,7 @@ func (db *DB) FindCities(ctx context.Context, f popkit.CityFilter) ([]*popkit.Ci
 	if f.Country != "" {
 		w.and("country = ?", f.Country)
 	}
-	limit, err := pageWhere(f.Page, &w, "id")
-	if err != nil {
-		return nil, "", err
-	}
-	tx, err := db.begin(ctx, false)
-	if err != nil {
-		return nil, "", err
-	}
-	defer tx.Rollback()
-	q, args := listQuery(cityCols, "cities", &w, "id", limit)
-	rows, err := tx.query(ctx, q, args...)
-	if err != nil {
-		return nil, "", wrap("find cities", err)
-	}
-	cities, err := collect(rows, scanCity)
-	if err != nil {
-		return nil, "", wrap("find cities", err)
-	}
-	cities, next := nextPage(cities, limit, func(c *popkit.City) string { return c.ID })
-	return cities, next, nil
+	return findPage(ctx, db, "find cities", f.Page, &w, cityCols, "cities", scanCity, func(x *popkit.City) string { return x.ID })
 }
 
 // CreateCity validates and stores a new city, setting its id and times.

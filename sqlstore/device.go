@@ -27,26 +27,7 @@ func (db *DB) FindDevices(ctx context.Context, f popkit.DeviceFilter) ([]*popkit
 	if f.EventID != "" {
 		w.and("event_id = ?", f.EventID)
 	}
-	limit, err := pageWhere(f.Page, &w, "id")
-	if err != nil {
-		return nil, "", err
-	}
-	tx, err := db.begin(ctx, false)
-	if err != nil {
-		return nil, "", err
-	}
-	defer tx.Rollback()
-	q, args := listQuery(deviceCols, "devices", &w, "id", limit)
-	rows, err := tx.query(ctx, q, args...)
-	if err != nil {
-		return nil, "", wrap("find devices", err)
-	}
-	devices, err := collect(rows, scanDevice)
-	if err != nil {
-		return nil, "", wrap("find devices", err)
-	}
-	devices, next := nextPage(devices, limit, func(d *popkit.Device) string { return d.ID })
-	return devices, next, nil
+	return findPage(ctx, db, "find devices", f.Page, &w, deviceCols, "devices", scanDevice, func(x *popkit.Device) string { return x.ID })
 }
 
 // CreateDevice stores a new device. Returns EINVALID, EUNPROCESSABLE when

@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"context"
 	"database/sql"
 	"fmt"
 	"strings"
@@ -186,4 +187,30 @@ func (db *DB) inList(col string, ids []string) (string, []any) {
 		args[i] = id
 	}
 	return col + " IN (" + strings.Repeat("?, ", len(ids)-1) + "?)", args
+}
+
+// findPage runs a read-only list query over table, filtered by w and paged
+// by p in id order, and returns the scanned rows and the next page's cursor.
+// what names the list in errors.
+func findPage[T any](ctx context.Context, db *DB, what string, p popkit.Page, w *where, cols, table string, scan func(scanner) (T, error), id func(T) string) ([]T, string, error) {
+	limit, err := pageWhere(p, w, "id")
+	if err != nil {
+		return nil, "", err
+	}
+	tx, err := db.begin(ctx, false)
+	if err != nil {
+		return nil, "", err
+	}
+	defer tx.Rollback()
+	q, args := listQuery(cols, table, w, "id", limit)
+	rows, err := tx.query(ctx, q, args...)
+	if err != nil {
+		return nil, "", wrap(what, err)
+	}
+	items, err := collect(rows, scan)
+	if err != nil {
+		return nil, "", wrap(what, err)
+	}
+	items, next := nextPage(items, limit, id)
+	return items, next, nil
 }

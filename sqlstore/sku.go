@@ -27,26 +27,7 @@ func (db *DB) FindSKUs(ctx context.Context, f popkit.SKUFilter) ([]*popkit.SKU, 
 	if f.BrandID != "" {
 		w.and("brand_id = ?", f.BrandID)
 	}
-	limit, err := pageWhere(f.Page, &w, "id")
-	if err != nil {
-		return nil, "", err
-	}
-	tx, err := db.begin(ctx, false)
-	if err != nil {
-		return nil, "", err
-	}
-	defer tx.Rollback()
-	q, args := listQuery(skuCols, "skus", &w, "id", limit)
-	rows, err := tx.query(ctx, q, args...)
-	if err != nil {
-		return nil, "", wrap("find skus", err)
-	}
-	skus, err := collect(rows, scanSKU)
-	if err != nil {
-		return nil, "", wrap("find skus", err)
-	}
-	skus, next := nextPage(skus, limit, func(s *popkit.SKU) string { return s.ID })
-	return skus, next, nil
+	return findPage(ctx, db, "find skus", f.Page, &w, skuCols, "skus", scanSKU, func(x *popkit.SKU) string { return x.ID })
 }
 
 // CreateSKU stores a new SKU. Returns EINVALID; EUNPROCESSABLE when the

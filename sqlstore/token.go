@@ -135,26 +135,7 @@ func (db *DB) FindTokens(ctx context.Context, f popkit.TokenFilter) ([]*popkit.T
 	if !f.IncludeRevoked {
 		w.and("revoked_at IS NULL")
 	}
-	limit, err := pageWhere(f.Page, &w, "id")
-	if err != nil {
-		return nil, "", err
-	}
-	tx, err := db.begin(ctx, false)
-	if err != nil {
-		return nil, "", err
-	}
-	defer tx.Rollback()
-	q, args := listQuery(tokenCols, "tokens", &w, "id", limit)
-	rows, err := tx.query(ctx, q, args...)
-	if err != nil {
-		return nil, "", wrap("find tokens", err)
-	}
-	tokens, err := collect(rows, scanToken)
-	if err != nil {
-		return nil, "", wrap("find tokens", err)
-	}
-	tokens, next := nextPage(tokens, limit, func(t *popkit.Token) string { return t.ID })
-	return tokens, next, nil
+	return findPage(ctx, db, "find tokens", f.Page, &w, tokenCols, "tokens", scanToken, func(x *popkit.Token) string { return x.ID })
 }
 
 // RevokeToken revokes a token. Returns ENOTFOUND; revoking twice is not an

@@ -28,26 +28,7 @@ func (db *DB) FindVenues(ctx context.Context, f popkit.VenueFilter) ([]*popkit.V
 	if f.CityID != "" {
 		w.and("city_id = ?", f.CityID)
 	}
-	limit, err := pageWhere(f.Page, &w, "id")
-	if err != nil {
-		return nil, "", err
-	}
-	tx, err := db.begin(ctx, false)
-	if err != nil {
-		return nil, "", err
-	}
-	defer tx.Rollback()
-	q, args := listQuery(venueCols, "venues", &w, "id", limit)
-	rows, err := tx.query(ctx, q, args...)
-	if err != nil {
-		return nil, "", wrap("find venues", err)
-	}
-	venues, err := collect(rows, scanVenue)
-	if err != nil {
-		return nil, "", wrap("find venues", err)
-	}
-	venues, next := nextPage(venues, limit, func(v *popkit.Venue) string { return v.ID })
-	return venues, next, nil
+	return findPage(ctx, db, "find venues", f.Page, &w, venueCols, "venues", scanVenue, func(x *popkit.Venue) string { return x.ID })
 }
 
 // CreateVenue stores a new venue. When TimeZone is empty the city's zone is
