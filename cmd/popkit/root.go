@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"runtime/debug"
 
 	"github.com/popkit/popkit"
 	"github.com/spf13/cobra"
@@ -45,9 +46,16 @@ func newVersionCmd() *cobra.Command {
 		Example: "  popkit version",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			v := popkit.Version
-			if popkit.Commit != "" {
-				v += " (" + popkit.Commit + ")"
+			v, commit := popkit.Version, popkit.Commit
+			if info, ok := debug.ReadBuildInfo(); ok && commit == "" {
+				for _, s := range info.Settings {
+					if s.Key == "vcs.revision" {
+						commit = s.Value
+					}
+				}
+			}
+			if commit != "" {
+				v += " (" + commit + ")"
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "popkit %s\n", v)
 			return nil

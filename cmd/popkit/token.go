@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -165,6 +166,10 @@ func describe(err error) string {
 	return msg
 }
 
+// tokenFlags names the flag behind each token field, so that validation
+// errors speak of what the user typed.
+var tokenFlags = strings.NewReplacer("brand_id", "--brand", "event_id", "--event", "node_id", "--node", "role", "--role", "name", "--name")
+
 func validationMessage(err error) error {
-	return fmt.Errorf("%s", describe(err))
+	return fmt.Errorf("%s", tokenFlags.Replace(describe(err)))
 }
