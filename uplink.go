@@ -58,6 +58,10 @@ type Rollup struct {
 	Visitors           int64   `json:"visitors,omitempty"`
 	RepeatVisitors     int64   `json:"repeat_visitors,omitempty"`
 	DwellMedianSeconds float64 `json:"dwell_median_seconds,omitempty"`
+	// DwellLittleSeconds is the dwell estimate by Little's law over the
+	// minute: mean occupancy (pseudonyms inside) ÷ arrival rate. Optional:
+	// added by the edge agent; suppressed with the other counts below k.
+	DwellLittleSeconds float64 `json:"dwell_little_seconds,omitempty"`
 	Suppressed         bool    `json:"suppressed,omitempty"`
 
 	TempSamples int     `json:"temp_samples,omitempty"`
