@@ -1,7 +1,7 @@
 package http
 
 import (
-	_ "embed"
+	"embed"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -19,6 +19,12 @@ import (
 //
 //go:embed openapi.json
 var openapiBase []byte
+
+// openapiParts hold further hand-written components, one file per area, so
+// that areas do not edit one shared file; they are merged into the base.
+//
+//go:embed openapi_discovery.json
+var openapiParts embed.FS
 
 type obj = map[string]any
 
@@ -42,6 +48,9 @@ func openAPIDocument(routes []route) ([]byte, error) {
 	var doc obj
 	if err := json.Unmarshal(openapiBase, &doc); err != nil {
 		return nil, fmt.Errorf("parse openapi.json: %w", err)
+	}
+	if err := mergeParts(doc); err != nil {
+		return nil, err
 	}
 	paths := obj{}
 	for _, rt := range routes {
@@ -160,4 +169,40 @@ func errorStatuses(rt route) []int {
 	}
 	slices.Sort(codes)
 	return slices.Compact(codes)
+}
+
+// mergeParts adds the components of each openapi_*.json part to doc. A
+// component defined twice is an error.
+func mergeParts(doc obj) error {
+	entries, err := openapiParts.ReadDir(".")
+	if err != nil {
+		return fmt.Errorf("read openapi parts: %w", err)
+	}
+	comps, _ := doc["components"].(obj)
+	for _, ent := range entries {
+		b, err := openapiParts.ReadFile(ent.Name())
+		if err != nil {
+			return fmt.Errorf("read %s: %w", ent.Name(), err)
+		}
+		var part struct {
+			Components map[string]obj `json:"components"`
+		}
+		if err := json.Unmarshal(b, &part); err != nil {
+			return fmt.Errorf("parse %s: %w", ent.Name(), err)
+		}
+		for kind, items := range part.Components {
+			dst, _ := comps[kind].(obj)
+			if dst == nil {
+				dst = obj{}
+				comps[kind] = dst
+			}
+			for name, v := range items {
+				if _, dup := dst[name]; dup {
+					return fmt.Errorf("%s: component %s/%s is defined twice", ent.Name(), kind, name)
+				}
+				dst[name] = v
+			}
+		}
+	}
+	return nil
 }

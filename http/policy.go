@@ -28,6 +28,8 @@ var (
 	rolesEventRead   = []popkit.Role{popkit.RoleAdmin, popkit.RoleCurator, popkit.RoleFulfiller, popkit.RoleBrand, popkit.RoleDevice}
 	rolesBrandWrite  = []popkit.Role{popkit.RoleAdmin, popkit.RoleBrand}
 	rolesDevice      = []popkit.Role{popkit.RoleAdmin, popkit.RoleDevice}
+	rolesDeviceOnly  = []popkit.Role{popkit.RoleDevice}
+	rolesTelemetry   = []popkit.Role{popkit.RoleAdmin, popkit.RoleCurator, popkit.RoleBrand, popkit.RoleDevice}
 )
 
 // allowed reports whether token t has one of roles.

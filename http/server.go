@@ -34,6 +34,23 @@ type Server struct {
 	Devices     popkit.DeviceService
 	Tokens      popkit.TokenService
 	Idempotency popkit.IdempotencyService
+	Telemetry   popkit.TelemetryService
+
+	// Discovery: listings and curation, memberships, the billing webhook
+	// and the funnel.
+	Listings popkit.ListingService
+	Tiers    popkit.TierService
+	Members  popkit.MemberService
+	Billing  popkit.BillingService
+	Funnel   popkit.FunnelService
+	// Secrets holds the member-link secret, and the billing webhook secret
+	// unless BillingSecret is set.
+	Secrets popkit.SecretService
+	// BillingSecret verifies billing webhooks (the payment provider's
+	// signing secret); empty means the one stored in Secrets.
+	BillingSecret []byte
+	// Now returns the current time; nil means time.Now.
+	Now func() time.Time
 
 	// Ready reports whether the server can serve (typically the database's
 	// Ping); /readyz answers 503 while it returns an error. Nil means
@@ -68,7 +85,9 @@ func (s *Server) build() {
 	for name, svc := range map[string]any{
 		"Program": s.Program, "Cities": s.Cities, "Venues": s.Venues, "Brands": s.Brands,
 		"Events": s.Events, "SKUs": s.SKUs, "Assortment": s.Assortment, "Devices": s.Devices,
-		"Tokens": s.Tokens, "Idempotency": s.Idempotency,
+		"Tokens": s.Tokens, "Idempotency": s.Idempotency, "Telemetry": s.Telemetry,
+		"Listings": s.Listings, "Tiers": s.Tiers, "Members": s.Members, "Billing": s.Billing,
+		"Funnel": s.Funnel, "Secrets": s.Secrets,
 	} {
 		if svc == nil {
 			panic(fmt.Sprintf("http: Server.%s is nil", name))

@@ -107,7 +107,8 @@ func TestMetrics(t *testing.T) {
 	// A second server may share the registry.
 	(&pkhttp.Server{
 		Program: e.db, Cities: e.db, Venues: e.db, Brands: e.db, Events: e.db, SKUs: e.db,
-		Assortment: e.db, Devices: e.db, Tokens: e.db, Idempotency: e.db, Registry: reg,
+		Assortment: e.db, Devices: e.db, Tokens: e.db, Idempotency: e.db, Telemetry: e.db, Registry: reg,
+		Listings: e.db, Tiers: e.db, Members: e.db, Billing: e.db, Funnel: e.db, Secrets: e.db,
 	}).Handler()
 }
 
