@@ -1,0 +1,62 @@
+// Package edge is the on-site agent of a pop-up (`popkit edge`): it takes
+// sensor readings over local HTTP and MQTT, anonymises presence
+// identifiers, keeps raw readings and per-minute rollups in a durable
+// SQLite outbox, and ships the rollups to the control plane.
+//
+// # Inputs
+//
+// POST /v1/readings takes a JSON array or NDJSON of readings (schemas in
+// edge/schema/*.json: footfall, occupancy, queue, presence, temperature,
+// energy). The answer is 202 {"accepted": n} once every reading is durable;
+// when some readings are invalid the valid ones are stored and the answer
+// is a 422 problem+json whose "accepted" member counts them and whose
+// "errors" list each refused reading's index and reason. A body over
+// max_body_bytes or with more than 20,000 readings is refused whole (413);
+// a full outbox refuses input with 507 and raises the
+// popkit_edge_outbox_full alarm. MQTT messages (one reading, an array or
+// NDJSON) on the configured topics are taken with QoS 1 in a persistent
+// session and acked to the broker only after they are durable; a message
+// redelivered after a crash between commit and ack is recognised (an HMAC
+// of it is kept for a day) and not counted twice.
+//
+// # Durability and the loss window
+//
+// The outbox is SQLite in WAL mode with synchronous=FULL, written by one
+// goroutine that group-commits concurrent requests: every request waiting
+// at that moment shares one transaction and one fsync, and each is
+// answered only after the commit. A reading is therefore either
+// acknowledged (202 or MQTT ack) and on disk, or not acknowledged: the
+// loss window is exactly the input in flight that has not been answered,
+// which the sender still holds and must retry. An unreadable outbox at
+// start is moved to quarantine/ beside it and a fresh outbox with a new
+// stream is started; the loss (file, bytes, reason) is logged, counted in
+// popkit_edge_quarantined_outboxes and reported to the server.
+//
+// # Rollups, corrections and the uplink
+//
+// Each reading updates the state of its (sensor, kind, minute) in the same
+// transaction that stores it. Once a minute is over (plus rollup_delay)
+// every changed minute becomes an uplink record with the next seq of the
+// stream; a late reading for a minute already uplinked changes the minute
+// again and it is sent again with a higher seq, which the server keeps in
+// place of the earlier one (a correction, never an addition). The uplink
+// streams fixed-size batches from the file (never the whole backlog),
+// gzips them, retries with exponential backoff and jitter, and deletes only
+// records the server acknowledged (popkit.IngestResult.AckSeq).
+//
+// # Privacy
+//
+// Presence identifiers are replaced on arrival by HMAC-SHA256 under the
+// key of the current epoch (key_epoch, 30 days by default), which lives in
+// data_dir/keys only and is overwritten and deleted when the epoch ends;
+// presence state of ended epochs is deleted with it. Dwell counts below k
+// (k_anonymity, 5) are sent as 0 with Suppressed set. Raw readings are
+// kept for retention (7 days) and then deleted.
+//
+// # Size limit
+//
+// max_bytes bounds raw readings plus waiting uplink records. Past it the
+// oldest raw readings are dropped (popkit_edge_readings_dropped_total);
+// uplink records (rollups, and the sale class reserved for the POS) are
+// never dropped: when only they are left, new input is refused instead.
+package edge
