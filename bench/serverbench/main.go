@@ -85,7 +85,8 @@ func run(ctx context.Context, nEvents, nCities, rate int, duration time.Duration
 	var serverTimes []time.Duration
 	srv := &pkhttp.Server{
 		Program: db, Cities: db, Venues: db, Brands: db, Events: db, SKUs: db,
-		Assortment: db, Devices: db, Tokens: db, Idempotency: db,
+		Assortment: db, Devices: db, Tokens: db, Idempotency: db, Telemetry: db,
+		Listings: db, Tiers: db, Members: db, Billing: db, Funnel: db, Secrets: db,
 		Ready: db.Ping, Logger: slog.New(slog.DiscardHandler), Registry: prometheus.NewRegistry(),
 	}
 	h := srv.Handler()

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"time"
@@ -13,6 +14,7 @@ import (
 func newDemoCmd() *cobra.Command {
 	m := &Main{}
 	var seed int64
+	var edgeAgents int
 	cmd := &cobra.Command{
 		Use:   "demo",
 		Short: "Seed a realistic pop-up program into a local database and serve it",
@@ -53,13 +55,28 @@ token, and serves until interrupted. Running it again reuses the data.`,
 			} else {
 				fmt.Fprintf(out, "seeded the demo program (%d events) into %s\n", res.Events, m.DSN)
 			}
+			if err := seedDiscovery(ctx, m, out, time.Now()); err != nil {
+				return errors.Join(err, m.Close())
+			}
 			secret, err := m.DB.CreateToken(ctx, &popkit.Token{Role: popkit.RoleAdmin, Name: "demo admin " + time.Now().UTC().Format(time.RFC3339)})
 			if err != nil {
 				return errors.Join(fmt.Errorf("create demo token: %w", err), m.Close())
 			}
+			edgeCtx, stopEdge := context.WithCancel(ctx)
+			nEdge, waitEdge, err := startDemoEdge(edgeCtx, m, edgeAgents, m.Logger)
+			if err != nil {
+				stopEdge()
+				return errors.Join(err, m.Close())
+			}
+			if nEdge > 0 {
+				fmt.Fprintf(out, "%d simulated edge agents feed live readings through the real agent code (the last one has a flaky link)\n", nEdge)
+			}
 			fmt.Fprintf(out, `
 popkit demo is running at %[1]s
 admin token: %[2]s
+
+microsite:    %[1]s/   (what's on now and next, by city; try it on a phone)
+curator page: %[1]s/curator   (sign in with the admin token above)
 
 try:
   curl -s -H 'Authorization: Bearer %[2]s' '%[1]s/api/v1/events?limit=5'
@@ -69,11 +86,14 @@ try:
 press Ctrl-C to stop
 `, m.URL(), secret)
 			err = m.Wait(ctx)
+			stopEdge()
+			waitEdge()
 			return errors.Join(err, m.Close())
 		},
 	}
 	cmd.Flags().StringVar(&m.Addr, "addr", envDefault("POPKIT_ADDR", "127.0.0.1:8080"), "listen address (env POPKIT_ADDR)")
 	addDBFlag(cmd, &m.DSN, "./popkit-demo.db")
 	cmd.Flags().Int64Var(&seed, "seed", 1, "random seed of the generated program")
+	cmd.Flags().IntVar(&edgeAgents, "edge-agents", 3, "simulated edge agents feeding live readings (0: none)")
 	return cmd
 }

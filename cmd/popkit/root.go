@@ -34,6 +34,7 @@ Start with "popkit demo" for a first look.`,
 		newMigrateCmd(),
 		newTokenCmd(),
 		newDemoCmd(),
+		newEdgeCmd(),
 		newVersionCmd(),
 	)
 	return root

@@ -12,6 +12,7 @@ import (
 	"github.com/popkit/popkit"
 	pkhttp "github.com/popkit/popkit/http"
 	"github.com/popkit/popkit/sqlstore"
+	"github.com/popkit/popkit/web"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/spf13/cobra"
@@ -35,6 +36,7 @@ type Main struct {
 	listener net.Listener
 	serveErr chan error
 	stopReap context.CancelFunc
+	site     *web.Handler
 }
 
 // Open opens and migrates the database and starts listening. It returns
@@ -60,6 +62,13 @@ func (m *Main) Open(ctx context.Context) error {
 	}
 	m.DB = db
 
+	billing, err := billingSecret()
+	if err != nil {
+		db.Close()
+		m.DB = nil
+		return err
+	}
+
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(
 		collectors.NewGoCollector(),
@@ -67,20 +76,29 @@ func (m *Main) Open(ctx context.Context) error {
 		collectors.NewDBStatsCollector(db.SQL(), "popkit"),
 	)
 	srv := &pkhttp.Server{
-		Program:     db,
-		Cities:      db,
-		Venues:      db,
-		Brands:      db,
-		Events:      db,
-		SKUs:        db,
-		Assortment:  db,
-		Devices:     db,
-		Tokens:      db,
-		Idempotency: db,
-		Ready:       db.Ping,
-		Logger:      m.Logger,
-		Registry:    reg,
+		Program:       db,
+		Cities:        db,
+		Venues:        db,
+		Brands:        db,
+		Events:        db,
+		SKUs:          db,
+		Assortment:    db,
+		Devices:       db,
+		Tokens:        db,
+		Idempotency:   db,
+		Telemetry:     db,
+		Listings:      db,
+		Tiers:         db,
+		Members:       db,
+		Billing:       db,
+		Funnel:        db,
+		Secrets:       db,
+		BillingSecret: billing,
+		Ready:         db.Ping,
+		Logger:        m.Logger,
+		Registry:      reg,
 	}
+	m.site = newMicrosite(db, m.Logger)
 	ln, err := net.Listen("tcp", m.Addr)
 	if err != nil {
 		db.Close()
@@ -88,7 +106,7 @@ func (m *Main) Open(ctx context.Context) error {
 	}
 	m.listener = ln
 	m.server = &http.Server{
-		Handler:           srv.Handler(),
+		Handler:           splitAPI(srv.Handler(), m.site),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
 		WriteTimeout:      60 * time.Second,
@@ -140,6 +158,9 @@ func (m *Main) Close() error {
 		if err := m.server.Shutdown(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("shutdown: %w", err))
 		}
+	}
+	if m.site != nil {
+		m.site.Close() // writes the page views still queued
 	}
 	if m.DB != nil {
 		if err := m.DB.Close(); err != nil {
