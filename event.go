@@ -12,21 +12,28 @@ import (
 type EventStatus string
 
 // Event statuses. An event is scheduled, opens, and closes; it may be
-// cancelled until it closes.
+// cancelled until it closes. A scheduled event may be postponed: it will
+// happen but its new dates are not known yet. A postponed event is
+// scheduled again (rescheduled, usually with new sessions) or cancelled.
 const (
 	EventScheduled EventStatus = "scheduled"
 	EventOpen      EventStatus = "open"
 	EventClosed    EventStatus = "closed"
 	EventCancelled EventStatus = "cancelled"
+	EventPostponed EventStatus = "postponed"
 )
 
 // eventTransitions lists the legal status changes.
 var eventTransitions = map[EventStatus][]EventStatus{
-	EventScheduled: {EventOpen, EventCancelled},
+	EventScheduled: {EventOpen, EventCancelled, EventPostponed},
 	EventOpen:      {EventClosed, EventCancelled},
 	EventClosed:    {},
 	EventCancelled: {},
+	EventPostponed: {EventScheduled, EventCancelled},
 }
+
+// EventStatusMessage is the validation message for an unknown status.
+const EventStatusMessage = "must be one of scheduled, open, closed, cancelled, postponed"
 
 // Valid reports whether s is a known status.
 func (s EventStatus) Valid() bool {
@@ -128,10 +135,15 @@ type Event struct {
 	Sessions []Session   `json:"sessions"`
 	Costs    Costs       `json:"costs"`
 	// StartsAt and EndsAt span the sessions (UTC).
-	StartsAt  time.Time `json:"starts_at"`
-	EndsAt    time.Time `json:"ends_at"`
-	CreatedAt time.Time `json:"created_at"`
-	UpdatedAt time.Time `json:"updated_at"`
+	StartsAt time.Time `json:"starts_at"`
+	EndsAt   time.Time `json:"ends_at"`
+	// PreviousStartsAt is read-only: the store sets it, when an update
+	// moves StartsAt, to StartsAt just before that latest move (schema.org's
+	// previousStartDate), so a second move replaces it. Nil when the event
+	// never moved.
+	PreviousStartsAt *time.Time `json:"previous_starts_at,omitempty"`
+	CreatedAt        time.Time  `json:"created_at"`
+	UpdatedAt        time.Time  `json:"updated_at"`
 }
 
 // MaxSessions bounds the sessions of one event.
@@ -149,7 +161,7 @@ func (e *Event) Resolve(loc *time.Location) error {
 	if e.Status == "" {
 		e.Status = EventScheduled
 	}
-	v.Check(e.Status.Valid(), "status", "must be one of scheduled, open, closed, cancelled")
+	v.Check(e.Status.Valid(), "status", EventStatusMessage)
 	v.Check(len(e.BrandIDs) > 0, "brand_ids", "must name at least one brand")
 	seen := map[string]bool{}
 	for i, id := range e.BrandIDs {
@@ -235,7 +247,7 @@ func (u EventUpdate) Apply(e *Event) error {
 	setString(&e.Slug, u.Slug)
 	if u.Status != nil {
 		if !u.Status.Valid() {
-			return InvalidField("status", "must be one of scheduled, open, closed, cancelled")
+			return InvalidField("status", EventStatusMessage)
 		}
 		if !e.Status.CanBecome(*u.Status) {
 			return Errorf(ECONFLICT, "event status cannot change from %s to %s", e.Status, *u.Status)

@@ -61,7 +61,7 @@ func (s *Server) listEvents() http.HandlerFunc {
 			CityID:  q.id("city"),
 			VenueID: q.id("venue_id"),
 			BrandID: q.id("brand_id"),
-			Status:  popkit.EventStatus(q.str("status", validStatus, "must be one of scheduled, open, closed, cancelled")),
+			Status:  popkit.EventStatus(q.str("status", validStatus, popkit.EventStatusMessage)),
 			From:    q.time("from"),
 			To:      q.time("to"),
 			Page:    q.page(),

@@ -40,7 +40,7 @@ func (db *DB) FindEvents(ctx context.Context, f popkit.EventFilter) ([]*popkit.E
 	}
 	if f.Status != "" {
 		if !f.Status.Valid() {
-			return nil, "", popkit.InvalidField("status", "must be one of scheduled, open, closed, cancelled")
+			return nil, "", popkit.InvalidField("status", popkit.EventStatusMessage)
 		}
 		w.and("e.status = ?", string(f.Status))
 	}
@@ -110,11 +110,12 @@ func (db *DB) CreateEvent(ctx context.Context, e *popkit.Event) error {
 
 	e.ID = popkit.NewID()
 	e.CityID, e.TimeZone = venue.CityID, venue.TimeZone
+	e.PreviousStartsAt = nil // a new event has not moved
 	e.CreatedAt, e.UpdatedAt = tx.now, tx.now
-	if _, err := tx.exec(ctx, `INSERT INTO events (`+eventCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	if _, err := tx.exec(ctx, `INSERT INTO events (`+eventCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		e.ID, e.VenueID, e.CityID, e.TimeZone, e.Name, e.Slug, string(e.Status),
 		e.Costs.RentMinor, e.Costs.StaffMinor, e.Costs.TransportMinor, e.Costs.EnergyTariffMinorKWh,
-		tx.timeArg(e.StartsAt), tx.timeArg(e.EndsAt), tx.timeArg(e.CreatedAt), tx.timeArg(e.UpdatedAt)); err != nil {
+		tx.timeArg(e.StartsAt), tx.timeArg(e.EndsAt), tx.nullTimeArg(e.PreviousStartsAt), tx.timeArg(e.CreatedAt), tx.timeArg(e.UpdatedAt)); err != nil {
 		if isUniqueViolation(err) {
 			return taken("slug")
 		}
@@ -134,7 +135,8 @@ func (db *DB) CreateEvent(ctx context.Context, e *popkit.Event) error {
 }
 
 // UpdateEvent changes an event and resolves its sessions again in the
-// venue's time zone. Returns ENOTFOUND, EINVALID, EUNPROCESSABLE when a new
+// venue's time zone. When that moves the event's start, PreviousStartsAt
+// becomes the start before this move. Returns ENOTFOUND, EINVALID, EUNPROCESSABLE when a new
 // brand does not exist, and ECONFLICT for an illegal status change, a taken
 // slug, or when a brand that still has SKUs in the assortment is removed.
 func (db *DB) UpdateEvent(ctx context.Context, id string, u popkit.EventUpdate) (*popkit.Event, error) {
@@ -149,6 +151,7 @@ func (db *DB) UpdateEvent(ctx context.Context, id string, u popkit.EventUpdate) 
 	}
 	oldBrands := slices.Clone(e.BrandIDs)
 	oldSessions := slices.Clone(e.Sessions)
+	oldStart := e.StartsAt
 	if err := u.Apply(e); err != nil {
 		return nil, err
 	}
@@ -158,6 +161,9 @@ func (db *DB) UpdateEvent(ctx context.Context, id string, u popkit.EventUpdate) 
 	}
 	if err := e.Resolve(venue.Location()); err != nil {
 		return nil, err
+	}
+	if !e.StartsAt.Equal(oldStart) {
+		e.PreviousStartsAt = &oldStart
 	}
 	if err := checkBrandsExist(ctx, tx, e.BrandIDs); err != nil {
 		return nil, err
@@ -198,7 +204,7 @@ func (db *DB) UpdateEvent(ctx context.Context, id string, u popkit.EventUpdate) 
 	return e, nil
 }
 
-const eventCols = `id, venue_id, city_id, time_zone, name, slug, status, rent_minor, staff_minor, transport_minor, energy_tariff_minor_kwh, starts_at, ends_at, created_at, updated_at`
+const eventCols = `id, venue_id, city_id, time_zone, name, slug, status, rent_minor, staff_minor, transport_minor, energy_tariff_minor_kwh, starts_at, ends_at, previous_starts_at, created_at, updated_at`
 
 // eventColsE is eventCols qualified with the alias e.
 var eventColsE = prefixCols("e.", eventCols)
@@ -208,7 +214,7 @@ func scanEvent(s scanner) (*popkit.Event, error) {
 	var status string
 	if err := s.Scan(&e.ID, &e.VenueID, &e.CityID, &e.TimeZone, &e.Name, &e.Slug, &status,
 		&e.Costs.RentMinor, &e.Costs.StaffMinor, &e.Costs.TransportMinor, &e.Costs.EnergyTariffMinorKWh,
-		scanTime(&e.StartsAt), scanTime(&e.EndsAt), scanTime(&e.CreatedAt), scanTime(&e.UpdatedAt)); err != nil {
+		scanTime(&e.StartsAt), scanTime(&e.EndsAt), scanNullTime(&e.PreviousStartsAt), scanTime(&e.CreatedAt), scanTime(&e.UpdatedAt)); err != nil {
 		return nil, err
 	}
 	e.Status = popkit.EventStatus(status)
@@ -361,10 +367,10 @@ func checkBrandsUnstocked(ctx context.Context, tx *txn, eventID string, removed 
 func updateEventRow(ctx context.Context, tx *txn, e *popkit.Event) error {
 	if _, err := tx.exec(ctx, `UPDATE events SET city_id = ?, time_zone = ?, name = ?, slug = ?, status = ?,
 		rent_minor = ?, staff_minor = ?, transport_minor = ?, energy_tariff_minor_kwh = ?,
-		starts_at = ?, ends_at = ?, updated_at = ? WHERE id = ?`,
+		starts_at = ?, ends_at = ?, previous_starts_at = ?, updated_at = ? WHERE id = ?`,
 		e.CityID, e.TimeZone, e.Name, e.Slug, string(e.Status),
 		e.Costs.RentMinor, e.Costs.StaffMinor, e.Costs.TransportMinor, e.Costs.EnergyTariffMinorKWh,
-		tx.timeArg(e.StartsAt), tx.timeArg(e.EndsAt), tx.timeArg(e.UpdatedAt), e.ID); err != nil {
+		tx.timeArg(e.StartsAt), tx.timeArg(e.EndsAt), tx.nullTimeArg(e.PreviousStartsAt), tx.timeArg(e.UpdatedAt), e.ID); err != nil {
 		if isUniqueViolation(err) {
 			return taken("slug")
 		}

@@ -210,6 +210,88 @@ func TestEvents_Update(t *testing.T) {
 	})
 }
 
+// TestEvents_Reschedule checks that moving an event's first session records
+// the start before the latest move, and the postponed status's transitions.
+func TestEvents_Reschedule(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, db *sqlstore.DB) {
+		ctx := t.Context()
+		w := mkWorld(t, db) // Berlin, 2026-05-01 10:00-18:00 = 08:00Z
+		previous := func(t *testing.T, want string) {
+			t.Helper()
+			got, err := db.FindEventByID(ctx, w.event.ID)
+			must(t, err)
+			switch {
+			case want == "" && got.PreviousStartsAt != nil:
+				t.Errorf("previous_starts_at %v, want none", *got.PreviousStartsAt)
+			case want != "" && (got.PreviousStartsAt == nil || !got.PreviousStartsAt.Equal(utc(want))):
+				t.Errorf("previous_starts_at %v, want %s", got.PreviousStartsAt, want)
+			}
+		}
+		if w.event.PreviousStartsAt != nil {
+			t.Fatalf("new event has previous_starts_at %v", *w.event.PreviousStartsAt)
+		}
+
+		// Changes that keep the first start leave it unset.
+		later := []popkit.Session{session("2026-05-01", "10:00", "18:00"), session("2026-05-02", "10:00", "18:00")}
+		_, err := db.UpdateEvent(ctx, w.event.ID, popkit.EventUpdate{Name: ptr("Renamed"), Sessions: &later})
+		must(t, err)
+		previous(t, "")
+
+		postponed := popkit.EventPostponed
+		got, err := db.UpdateEvent(ctx, w.event.ID, popkit.EventUpdate{Status: &postponed})
+		must(t, err)
+		if got.Status != popkit.EventPostponed || got.PreviousStartsAt != nil {
+			t.Errorf("postponed: status %q previous %v", got.Status, got.PreviousStartsAt)
+		}
+		list, _, err := db.FindEvents(ctx, popkit.EventFilter{Status: popkit.EventPostponed})
+		must(t, err)
+		if len(list) != 1 || list[0].ID != w.event.ID {
+			t.Errorf("postponed filter found %d events", len(list))
+		}
+		for _, to := range []popkit.EventStatus{popkit.EventOpen, popkit.EventClosed} {
+			_, err := db.UpdateEvent(ctx, w.event.ID, popkit.EventUpdate{Status: &to})
+			wantCode(t, err, popkit.ECONFLICT, "")
+		}
+
+		// Rescheduled: back to scheduled with new sessions.
+		scheduled := popkit.EventScheduled
+		june := []popkit.Session{session("2026-06-05", "12:00", "20:00")}
+		got, err = db.UpdateEvent(ctx, w.event.ID, popkit.EventUpdate{Status: &scheduled, Sessions: &june})
+		must(t, err)
+		if got.Status != popkit.EventScheduled || got.PreviousStartsAt == nil || !got.PreviousStartsAt.Equal(utc("2026-05-01T08:00Z")) {
+			t.Errorf("rescheduled: status %q previous %v", got.Status, got.PreviousStartsAt)
+		}
+		previous(t, "2026-05-01T08:00Z")
+
+		// A later move replaces it with the start just before that move;
+		// other changes keep it.
+		july := []popkit.Session{session("2026-07-03", "12:00", "20:00")}
+		_, err = db.UpdateEvent(ctx, w.event.ID, popkit.EventUpdate{Sessions: &july})
+		must(t, err)
+		previous(t, "2026-06-05T10:00Z")
+		_, err = db.UpdateEvent(ctx, w.event.ID, popkit.EventUpdate{Name: ptr("Again")})
+		must(t, err)
+		previous(t, "2026-06-05T10:00Z")
+
+		// Postponed may also be cancelled, and cancelled is final.
+		_, err = db.UpdateEvent(ctx, w.event.ID, popkit.EventUpdate{Status: &postponed})
+		must(t, err)
+		cancelled := popkit.EventCancelled
+		_, err = db.UpdateEvent(ctx, w.event.ID, popkit.EventUpdate{Status: &cancelled})
+		must(t, err)
+		_, err = db.UpdateEvent(ctx, w.event.ID, popkit.EventUpdate{Status: &postponed})
+		wantCode(t, err, popkit.ECONFLICT, "")
+
+		// An open event cannot be postponed.
+		open := mkEvent(t, db, w.venue.ID, []string{w.brands[0].ID})
+		_, err = db.UpdateEvent(ctx, open.ID, popkit.EventUpdate{Status: ptr(popkit.EventOpen)})
+		must(t, err)
+		_, err = db.UpdateEvent(ctx, open.ID, popkit.EventUpdate{Status: &postponed})
+		wantCode(t, err, popkit.ECONFLICT, "")
+
+	})
+}
+
 // TestVenues_ZoneChangeResolvesEvents checks that moving a venue to another
 // zone moves its events' UTC instants with it.
 func TestVenues_ZoneChangeResolvesEvents(t *testing.T) {

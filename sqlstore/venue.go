@@ -126,6 +126,8 @@ func reresolveVenueEvents(ctx context.Context, tx *txn, v *popkit.Venue) error {
 		if err := e.Resolve(loc); err != nil {
 			return popkit.InvalidField("time_zone", "the sessions of event %s do not fit this time zone", e.Slug)
 		}
+		// PreviousStartsAt stays: correcting the zone moves the instants
+		// but does not reschedule the event.
 		e.CityID, e.TimeZone, e.UpdatedAt = v.CityID, v.TimeZone, tx.now
 		if err := updateEventRow(ctx, tx, e); err != nil {
 			return err

@@ -27,7 +27,9 @@ type Listing struct {
 	Categories  []string
 	Price       *Price
 	Status      Status
-	// PreviousStart is the start before a reschedule or postponement.
+	// PreviousStart is the start before a reschedule or postponement; the
+	// store sets it for rescheduled listings, from the event's
+	// PreviousStartsAt.
 	PreviousStart time.Time
 	// Revision counts changes to the published listing; iCalendar
 	// SEQUENCE numbers follow it.

@@ -252,6 +252,7 @@ type eventPage struct {
 	More       []Image
 	OpenNow    bool
 	NextText   string
+	StatusNote string // that the event was postponed or rescheduled
 	Sessions   []sessionRow
 	PriceText  string
 	Paragraphs []string
@@ -303,8 +304,16 @@ func (h *Handler) event(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p.JSONLD = template.JS(ld)
+	switch l.Status {
+	case StatusPostponed:
+		data.StatusNote = "Postponed — new dates to follow"
+	case StatusRescheduled:
+		data.StatusNote = "Rescheduled from " + l.PreviousStart.In(loc).Format("Mon 2 Jan 2006, 15:04")
+	}
 	if _, open := l.OpenAt(now); open {
 		data.OpenNow = true
+	} else if l.Status == StatusPostponed {
+		data.NextText = "Postponed"
 	} else if s, ok := l.NextSession(now); ok && l.Status != StatusCancelled {
 		data.NextText = "Next open " + sessionText(s, loc)
 	} else if l.Status == StatusCancelled {
@@ -362,6 +371,8 @@ func (h *Handler) live(w http.ResponseWriter, r *http.Request) {
 				}
 			}
 		}
+	} else if l.Status == StatusPostponed {
+		st.Text = "Postponed"
 	} else if s, ok := l.NextSession(now); ok && l.Status != StatusCancelled {
 		st.Text = "Closed now · next open " + sessionText(s, l.Location())
 	} else {

@@ -340,10 +340,18 @@ func (s *Store) view(ctx context.Context, l *popkit.Listing, v popkit.Viewer, no
 		Status:   StatusScheduled,
 		Revision: l.LiveRevision,
 	}
-	if ev.Status == popkit.EventCancelled {
+	switch {
+	case ev.Status == popkit.EventCancelled:
 		out.Status = StatusCancelled
 		// Cancelling is a change calendars must see: bump SEQUENCE.
 		out.Revision++
+	case ev.Status == popkit.EventPostponed:
+		out.Status = StatusPostponed
+		// So is postponing (STATUS:TENTATIVE).
+		out.Revision++
+	case ev.PreviousStartsAt != nil:
+		out.Status = StatusRescheduled
+		out.PreviousStart = ev.PreviousStartsAt.In(loc)
 	}
 	out.UpdatedAt = l.UpdatedAt
 	if ev.UpdatedAt.After(out.UpdatedAt) {

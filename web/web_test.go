@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/popkit/popkit"
 	"github.com/popkit/popkit/web"
 )
 
@@ -111,6 +112,84 @@ func TestEventJSONLD(t *testing.T) {
 	}
 	if org := ld["organizer"].([]any); len(org) != 1 || org[0].(map[string]any)["name"] != "Kiez Kaffee" {
 		t.Errorf("organizer = %v", org)
+	}
+}
+
+// TestEventJSONLDEventStatus checks that the event's status and moves
+// reach the page: schema.org eventStatus, previousStartDate and a notice.
+func TestEventJSONLDEventStatus(t *testing.T) {
+	status := func(s popkit.EventStatus) *popkit.EventStatus { return &s }
+	moved := &[]popkit.Session{{Start: "2026-06-05T12:00", End: "2026-06-05T20:00"}}
+	tests := []struct {
+		name       string
+		update     popkit.EventUpdate
+		status     string
+		start      string
+		previous   string // "" when previousStartDate must be absent
+		notice     string
+		notNotices []string
+	}{
+		{
+			name:   "cancelled",
+			update: popkit.EventUpdate{Status: status(popkit.EventCancelled)},
+			status: "EventCancelled", start: "2026-05-01T10:00:00+02:00",
+			notice: "This event is cancelled.", notNotices: []string{"Postponed", "Rescheduled"},
+		},
+		{
+			name:   "postponed",
+			update: popkit.EventUpdate{Status: status(popkit.EventPostponed)},
+			status: "EventPostponed", start: "2026-05-01T10:00:00+02:00",
+			notice: `<p class="note">Postponed — new dates to follow</p>`, notNotices: []string{"cancelled.", "Rescheduled"},
+		},
+		{
+			name:   "rescheduled",
+			update: popkit.EventUpdate{Sessions: moved},
+			status: "EventRescheduled", start: "2026-06-05T12:00:00+02:00", previous: "2026-05-01T10:00:00+02:00",
+			notice: `<p class="note">Rescheduled from Fri 1 May 2026, 10:00</p>`, notNotices: []string{"cancelled.", "Postponed"},
+		},
+		{
+			name:   "cancelled after a move",
+			update: popkit.EventUpdate{Status: status(popkit.EventCancelled), Sessions: moved},
+			status: "EventCancelled", start: "2026-06-05T12:00:00+02:00",
+			notice: "This event is cancelled.", notNotices: []string{"Postponed", "Rescheduled"},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t)
+			ev := f.event("kaffee-days", "2026-05-01T10:00", "2026-05-01T18:00")
+			f.listing(ev, f.content("Kaffee Days"), "published")
+			f.now = f.now.Add(time.Minute)
+			_, err := f.db.UpdateEvent(f.ctx, ev.ID, tc.update)
+			must(t, err)
+			b := body(t, f.get("/e/kaffee-days"))
+			m := jsonLDRE.FindStringSubmatch(b)
+			if m == nil {
+				t.Fatal("no JSON-LD")
+			}
+			var ld map[string]any
+			must(t, json.Unmarshal([]byte(m[1]), &ld))
+			if want := "https://schema.org/" + tc.status; ld["eventStatus"] != want {
+				t.Errorf("eventStatus = %v, want %s", ld["eventStatus"], want)
+			}
+			if ld["startDate"] != tc.start {
+				t.Errorf("startDate = %v, want %s", ld["startDate"], tc.start)
+			}
+			if p, ok := ld["previousStartDate"]; tc.previous == "" && ok {
+				t.Errorf("previousStartDate = %v, want none", p)
+			} else if tc.previous != "" && p != tc.previous {
+				t.Errorf("previousStartDate = %v, want %s", p, tc.previous)
+			}
+			if !strings.Contains(b, tc.notice) {
+				t.Errorf("page lacks %q", tc.notice)
+			}
+			for _, n := range tc.notNotices {
+				if strings.Contains(b, n) {
+					t.Errorf("page shows %q", n)
+				}
+			}
+		})
 	}
 }
 
