@@ -86,9 +86,12 @@ type AssortmentItem struct {
 	SKUID   string `json:"sku_id"`
 	BrandID string `json:"brand_id"` // derived from the SKU
 	// PriceMinor overrides the SKU's list price at this event when set.
-	PriceMinor *int64    `json:"price_minor,omitempty"`
-	Stock      int       `json:"stock"`
-	UpdatedAt  time.Time `json:"updated_at"`
+	PriceMinor *int64 `json:"price_minor,omitempty"`
+	Stock      int    `json:"stock"` // on hand
+	// Reserved is the part of Stock held by confirmed orders; available =
+	// Stock − Reserved. Only orders change it.
+	Reserved  int       `json:"reserved"`
+	UpdatedAt time.Time `json:"updated_at"`
 }
 
 // Validate checks an assortment item before it is stored.
@@ -118,12 +121,15 @@ type AssortmentService interface {
 	// SetAssortmentItem adds a SKU to an event's assortment or replaces its
 	// stock and price there. Returns EINVALID (also for a SKU whose brand
 	// does not take part in the event, field sku_id), ENOTFOUND when the
-	// event or SKU does not exist.
+	// event or SKU does not exist, ECONFLICT (field stock) when the stock
+	// would be below what orders have reserved.
 	SetAssortmentItem(ctx context.Context, a *AssortmentItem) error
 	// AdjustStock adds delta (which may be negative) to the stock of an
 	// item in one transaction and returns the item. Returns ENOTFOUND, and
-	// ECONFLICT when the stock would go below zero.
+	// ECONFLICT when the stock would go below zero or below what orders
+	// have reserved.
 	AdjustStock(ctx context.Context, eventID, skuID string, delta int) (*AssortmentItem, error)
-	// RemoveAssortmentItem takes a SKU out of an event. Returns ENOTFOUND.
+	// RemoveAssortmentItem takes a SKU out of an event. Returns ENOTFOUND,
+	// and ECONFLICT while orders hold a reservation of it.
 	RemoveAssortmentItem(ctx context.Context, eventID, skuID string) error
 }

@@ -40,7 +40,7 @@ func newEnv(tb testing.TB, mods ...func(*pkhttp.Server)) *env {
 	logs := &logBuffer{}
 	srv := &pkhttp.Server{
 		Program: db, Cities: db, Venues: db, Brands: db, Events: db, SKUs: db,
-		Assortment: db, Devices: db, Tokens: db, Idempotency: db, Telemetry: db,
+		Assortment: db, Devices: db, Tokens: db, Idempotency: db, Telemetry: db, Orders: db,
 		Listings: db, Tiers: db, Members: db, Billing: db, Funnel: db, Secrets: db,
 		Ready:  db.Ping,
 		Logger: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),

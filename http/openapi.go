@@ -23,7 +23,7 @@ var openapiBase []byte
 // openapiParts hold further hand-written components, one file per area, so
 // that areas do not edit one shared file; they are merged into the base.
 //
-//go:embed openapi_discovery.json
+//go:embed openapi_discovery.json openapi_orders.json
 var openapiParts embed.FS
 
 type obj = map[string]any
@@ -131,6 +131,9 @@ func responses(rt route) obj {
 		ok["content"] = obj{"application/json": obj{"schema": ref("schemas", d.out)}}
 	}
 	res := obj{strconv.Itoa(d.status): ok}
+	if d.alt != 0 {
+		res[strconv.Itoa(d.alt)] = obj{"description": http.StatusText(d.alt), "headers": headers, "content": ok["content"]}
+	}
 	for _, code := range errorStatuses(rt) {
 		p := obj{
 			"description": errorHelp[code],

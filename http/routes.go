@@ -32,6 +32,7 @@ type opDoc struct {
 	status  int      // success status
 	errs    []int    // error statuses besides those every route of its kind has
 	media   string   // success media type when not application/json
+	alt     int      // another success status with the same body, or 0
 }
 
 // plain adapts a handler method to the route table.
@@ -117,11 +118,20 @@ var routeTable = []route{
 	{method: "GET", path: "/api/v1/events/{id}/assortment/{sku_id}", roles: rolesEventRead, handler: plain((*Server).getAssortmentItem),
 		doc: opDoc{id: "getAssortmentItem", summary: "Read one assortment item.", note: brandItems, out: "AssortmentItem", status: 200}},
 	{method: "PUT", path: "/api/v1/events/{id}/assortment/{sku_id}", roles: rolesBrandWrite, handler: plain((*Server).putAssortmentItem),
-		doc: opDoc{id: "putAssortmentItem", summary: "Add a SKU to an event or replace its stock and price there; the SKU's brand must take part in the event.", note: brandWrites, in: "AssortmentInput", out: "AssortmentItem", status: 200}},
+		doc: opDoc{id: "putAssortmentItem", summary: "Add a SKU to an event or replace its stock and price there; the SKU's brand must take part in the event.", note: brandWrites, in: "AssortmentInput", out: "AssortmentItem", status: 200, errs: []int{409}}},
 	{method: "DELETE", path: "/api/v1/events/{id}/assortment/{sku_id}", roles: rolesAdmin, handler: plain((*Server).deleteAssortmentItem),
-		doc: opDoc{id: "deleteAssortmentItem", summary: "Take a SKU out of an event.", status: 204}},
+		doc: opDoc{id: "deleteAssortmentItem", summary: "Take a SKU out of an event; 409 while orders hold a reservation of it.", status: 204, errs: []int{409}}},
 	{method: "POST", path: "/api/v1/events/{id}/assortment/{sku_id}/adjustments", roles: rolesBrandWrite, idem: idemOptional, handler: plain((*Server).adjustStock),
 		doc: opDoc{id: "adjustStock", summary: "Add a delta (may be negative) to an item's stock; 409 when the stock would go below zero.", note: brandWrites, in: "Adjustment", out: "AssortmentItem", status: 200, errs: []int{409}}},
+
+	{method: "POST", path: "/api/v1/orders", roles: rolesDevice, idem: idemRequired, handler: plain((*Server).createOrder),
+		doc: opDoc{id: "createOrder", summary: "Place an order and reserve its stock in one transaction; 409 \"insufficient stock\" naming the line; 200 when an order with the body's client-made id already exists (the same sale sent again).", note: deviceOrders, in: "OrderInput", out: "Order", status: 201, alt: 200}},
+	{method: "GET", path: "/api/v1/orders", roles: rolesDevice, handler: (*Server).listOrders,
+		doc: opDoc{id: "listOrders", summary: "List orders.", note: deviceOrders, query: append([]string{"event_id", "order_status", "channel"}, page...), out: "Order", list: true, status: 200}},
+	{method: "GET", path: "/api/v1/orders/{id}", roles: rolesDevice, handler: plain((*Server).getOrder),
+		doc: opDoc{id: "getOrder", summary: "Read an order with its transitions.", note: deviceOrders, out: "Order", status: 200}},
+	{method: "POST", path: "/api/v1/orders/{id}/transitions", roles: rolesDevice, idem: idemOptional, handler: plain((*Server).transitionOrder),
+		doc: opDoc{id: "transitionOrder", summary: "Move an order to another status, stored with the calling token as actor; 409 for an illegal move.", note: deviceOrders, in: "OrderTransitionInput", out: "Order", status: 200, errs: []int{409}}},
 
 	{method: "GET", path: "/api/v1/devices", roles: rolesDevice, handler: (*Server).listDevices,
 		doc: opDoc{id: "listDevices", summary: "List edge devices.", note: deviceDevices, query: append([]string{"event_id"}, page...), out: "Device", list: true, status: 200}},

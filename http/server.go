@@ -35,6 +35,7 @@ type Server struct {
 	Tokens      popkit.TokenService
 	Idempotency popkit.IdempotencyService
 	Telemetry   popkit.TelemetryService
+	Orders      popkit.OrderService
 
 	// Discovery: listings and curation, memberships, the billing webhook
 	// and the funnel.

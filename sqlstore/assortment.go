@@ -34,7 +34,7 @@ func (db *DB) FindAssortment(ctx context.Context, f popkit.AssortmentFilter) ([]
 	if err := eventExists(ctx, tx, f.EventID); err != nil {
 		return nil, "", err
 	}
-	q, args := listQuery(itemCols, "assortment_items", &w, "sku_id", limit)
+	q, args := listQuery(itemReadCols, "assortment_items", &w, "sku_id", limit)
 	rows, err := tx.query(ctx, q, args...)
 	if err != nil {
 		return nil, "", wrap("find assortment", err)
@@ -77,21 +77,26 @@ func (db *DB) SetAssortmentItem(ctx context.Context, a *popkit.AssortmentItem) e
 	if err != nil {
 		return err
 	}
-	var n int
-	if err := tx.queryRow(ctx, `SELECT COUNT(*) FROM event_brands WHERE event_id = ? AND brand_id = ?`, a.EventID, sku.BrandID).Scan(&n); err != nil {
+	var brands int
+	if err := tx.queryRow(ctx, `SELECT COUNT(*) FROM event_brands WHERE event_id = ? AND brand_id = ?`, a.EventID, sku.BrandID).Scan(&brands); err != nil {
 		return wrap("find event brand", err)
 	}
-	if n == 0 {
+	if brands == 0 {
 		return popkit.InvalidField("sku_id", "the SKU's brand does not take part in the event")
 	}
 	var price sql.NullInt64
 	if a.PriceMinor != nil {
 		price = sql.NullInt64{Int64: *a.PriceMinor, Valid: true}
 	}
-	if _, err := tx.exec(ctx, `INSERT INTO assortment_items (`+itemCols+`) VALUES (?, ?, ?, ?, ?, ?)
-		ON CONFLICT (event_id, sku_id) DO UPDATE SET price_minor = excluded.price_minor, stock = excluded.stock, updated_at = excluded.updated_at`,
-		a.EventID, a.SKUID, sku.BrandID, price, a.Stock, tx.timeArg(tx.now)); err != nil {
+	n, err := tx.execN(ctx, `INSERT INTO assortment_items (`+itemCols+`) VALUES (?, ?, ?, ?, ?, ?)
+		ON CONFLICT (event_id, sku_id) DO UPDATE SET price_minor = excluded.price_minor, stock = excluded.stock, updated_at = excluded.updated_at
+		WHERE assortment_items.reserved <= excluded.stock`,
+		a.EventID, a.SKUID, sku.BrandID, price, a.Stock, tx.timeArg(tx.now))
+	if err != nil {
 		return wrap("upsert assortment item", err)
+	}
+	if n == 0 {
+		return conflict("stock", "stock must not be below the %d units reserved by orders", reservedOf(ctx, tx, a.EventID, a.SKUID))
 	}
 	if err := tx.commit(); err != nil {
 		return err
@@ -117,7 +122,7 @@ func (db *DB) AdjustStock(ctx context.Context, eventID, skuID string, delta int)
 		return nil, err
 	}
 	defer tx.Rollback()
-	n, err := tx.execN(ctx, `UPDATE assortment_items SET stock = stock + ?, updated_at = ? WHERE event_id = ? AND sku_id = ? AND stock + ? >= 0`,
+	n, err := tx.execN(ctx, `UPDATE assortment_items SET stock = stock + ?, updated_at = ? WHERE event_id = ? AND sku_id = ? AND stock + ? >= reserved`,
 		delta, tx.timeArg(tx.now), eventID, skuID, delta)
 	if err != nil {
 		return nil, wrap("adjust stock", err)
@@ -126,7 +131,7 @@ func (db *DB) AdjustStock(ctx context.Context, eventID, skuID string, delta int)
 		if _, err := findItem(ctx, tx, eventID, skuID); err != nil {
 			return nil, err
 		}
-		return nil, conflict("stock", "insufficient stock")
+		return nil, conflict("stock", "insufficient stock: stock must not go below zero or below the units reserved by orders")
 	}
 	a, err := findItem(ctx, tx, eventID, skuID)
 	if err != nil {
@@ -138,29 +143,45 @@ func (db *DB) AdjustStock(ctx context.Context, eventID, skuID string, delta int)
 	return a, nil
 }
 
-// RemoveAssortmentItem takes a SKU out of an event. Returns ENOTFOUND.
+// RemoveAssortmentItem takes a SKU out of an event. Returns ENOTFOUND, and
+// ECONFLICT while orders hold a reservation of it.
 func (db *DB) RemoveAssortmentItem(ctx context.Context, eventID, skuID string) error {
 	tx, err := db.begin(ctx, true)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback()
-	n, err := tx.execN(ctx, `DELETE FROM assortment_items WHERE event_id = ? AND sku_id = ?`, eventID, skuID)
+	n, err := tx.execN(ctx, `DELETE FROM assortment_items WHERE event_id = ? AND sku_id = ? AND reserved = 0`, eventID, skuID)
 	if err != nil {
 		return wrap("delete assortment item", err)
 	}
 	if n == 0 {
-		return notFound("assortment item")
+		if _, err := findItem(ctx, tx, eventID, skuID); err != nil {
+			return err
+		}
+		return conflict("sku_id", "the item holds stock reserved by orders")
 	}
 	return tx.commit()
 }
 
 const itemCols = `event_id, sku_id, brand_id, price_minor, stock, updated_at`
 
+// itemReadCols are the columns scanItem reads: itemCols and the reserved
+// stock, which only orders change.
+const itemReadCols = itemCols + `, reserved`
+
+// reservedOf returns the reserved stock of an item, 0 when unknown; it only
+// words an error message.
+func reservedOf(ctx context.Context, tx *txn, eventID, skuID string) int {
+	var n int
+	_ = tx.queryRow(ctx, `SELECT reserved FROM assortment_items WHERE event_id = ? AND sku_id = ?`, eventID, skuID).Scan(&n)
+	return n
+}
+
 func scanItem(s scanner) (*popkit.AssortmentItem, error) {
 	var a popkit.AssortmentItem
 	var price sql.NullInt64
-	if err := s.Scan(&a.EventID, &a.SKUID, &a.BrandID, &price, &a.Stock, scanTime(&a.UpdatedAt)); err != nil {
+	if err := s.Scan(&a.EventID, &a.SKUID, &a.BrandID, &price, &a.Stock, scanTime(&a.UpdatedAt), &a.Reserved); err != nil {
 		return nil, err
 	}
 	if price.Valid {
@@ -170,7 +191,7 @@ func scanItem(s scanner) (*popkit.AssortmentItem, error) {
 }
 
 func findItem(ctx context.Context, tx *txn, eventID, skuID string) (*popkit.AssortmentItem, error) {
-	a, err := scanItem(tx.queryRow(ctx, `SELECT `+itemCols+` FROM assortment_items WHERE event_id = ? AND sku_id = ?`, eventID, skuID))
+	a, err := scanItem(tx.queryRow(ctx, `SELECT `+itemReadCols+` FROM assortment_items WHERE event_id = ? AND sku_id = ?`, eventID, skuID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound("assortment item")
 	} else if err != nil {

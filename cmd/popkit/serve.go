@@ -87,6 +87,7 @@ func (m *Main) Open(ctx context.Context) error {
 		Tokens:        db,
 		Idempotency:   db,
 		Telemetry:     db,
+		Orders:        db,
 		Listings:      db,
 		Tiers:         db,
 		Members:       db,

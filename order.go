@@ -1,0 +1,231 @@
+package popkit
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Channel is where an order was placed.
+type Channel string
+
+// Order channels.
+const (
+	ChannelPOS     Channel = "pos"      // rung up at a till in the store
+	ChannelSameDay Channel = "same_day" // same-day delivery or pick-up
+	ChannelNextDay Channel = "next_day" // next-day delivery
+)
+
+// Channels lists every channel.
+var Channels = []Channel{ChannelPOS, ChannelSameDay, ChannelNextDay}
+
+// OrderStatus is the state of an order.
+type OrderStatus string
+
+// Order statuses. An order starts confirmed; see OrderTransitions for the
+// moves between them.
+const (
+	OrderConfirmed         OrderStatus = "confirmed"
+	OrderFulfilled         OrderStatus = "fulfilled"
+	OrderCompleted         OrderStatus = "completed"
+	OrderCancelled         OrderStatus = "cancelled"
+	OrderRefunded          OrderStatus = "refunded"
+	OrderPartiallyRefunded OrderStatus = "partially_refunded"
+	OrderRequiresAction    OrderStatus = "requires_action"
+)
+
+// OrderStatuses lists every order status.
+var OrderStatuses = []OrderStatus{OrderConfirmed, OrderFulfilled, OrderCompleted, OrderCancelled, OrderRefunded, OrderPartiallyRefunded, OrderRequiresAction}
+
+// OrderTransitions lists, for each status, the statuses an order may move
+// to. Any other move is ECONFLICT.
+//
+// Stock follows the status: confirmed and requires_action orders hold a
+// reservation of their lines (reserved += quantity); moving to fulfilled
+// consumes it (on hand −= quantity, reserved −= quantity: the goods left);
+// moving to cancelled releases it (reserved −= quantity). Refunds do not
+// restock: returned goods are counted back with a stock adjustment.
+var OrderTransitions = map[OrderStatus][]OrderStatus{
+	OrderConfirmed:         {OrderFulfilled, OrderCancelled, OrderRequiresAction},
+	OrderRequiresAction:    {OrderConfirmed, OrderCancelled},
+	OrderFulfilled:         {OrderCompleted, OrderRefunded, OrderPartiallyRefunded},
+	OrderCompleted:         {OrderRefunded, OrderPartiallyRefunded},
+	OrderPartiallyRefunded: {OrderRefunded},
+}
+
+// HoldsReservation reports whether an order in status s holds a stock
+// reservation of its lines.
+func (s OrderStatus) HoldsReservation() bool {
+	return s == OrderConfirmed || s == OrderRequiresAction
+}
+
+// CanMoveTo reports whether an order may move from s to to.
+func (s OrderStatus) CanMoveTo(to OrderStatus) bool {
+	return slices.Contains(OrderTransitions[s], to)
+}
+
+// PaymentMethod is how an order was paid. popkit records payments; it does
+// not process cards.
+type PaymentMethod string
+
+// Payment methods.
+const (
+	PaymentCash        PaymentMethod = "cash"
+	PaymentCard        PaymentMethod = "card"
+	PaymentCardOffline PaymentMethod = "card_offline" // taken by the till while offline
+	PaymentExternal    PaymentMethod = "external"     // an external terminal; ExternalRef names the payment
+)
+
+// PaymentMethods lists every payment method.
+var PaymentMethods = []PaymentMethod{PaymentCash, PaymentCard, PaymentCardOffline, PaymentExternal}
+
+// Payment records how an order was paid.
+type Payment struct {
+	Method      PaymentMethod `json:"method"`
+	AmountMinor int64         `json:"amount_minor"`
+	ExternalRef string        `json:"external_ref,omitempty"`
+}
+
+// OrderLine is one SKU of an order.
+type OrderLine struct {
+	SKUID    string `json:"sku_id"`
+	Quantity int    `json:"quantity"`
+	// UnitPriceMinor is the price at sale; it must equal the event's price
+	// for the SKU (the item's override, else the SKU's list price).
+	UnitPriceMinor int64 `json:"unit_price_minor"`
+	// UnitCostMinor is the SKU's unit cost at sale, set by the store.
+	UnitCostMinor int64 `json:"unit_cost_minor"`
+}
+
+// Order is a sale at (or for) one event.
+type Order struct {
+	// ID may be made by the client (a UUIDv7; every POS order carries one),
+	// which makes the order idempotent by id; empty means the store makes one.
+	ID         string      `json:"id"`
+	EventID    string      `json:"event_id"`
+	Channel    Channel     `json:"channel"`
+	Status     OrderStatus `json:"status"`
+	Lines      []OrderLine `json:"lines"`
+	Payment    Payment     `json:"payment"`
+	TotalMinor int64       `json:"total_minor"` // Σ quantity × unit price
+	CostMinor  int64       `json:"cost_minor"`  // Σ quantity × unit cost
+	// OccurredAt is the sale time on the till; zero means now.
+	OccurredAt time.Time `json:"occurred_at"`
+	CreatedAt  time.Time `json:"created_at"`
+	UpdatedAt  time.Time `json:"updated_at"`
+	// Transitions is the order's history, oldest first; FindOrderByID fills
+	// it, lists leave it empty.
+	Transitions []OrderTransition `json:"transitions,omitempty"`
+}
+
+// OrderTransition is one stored status change of an order.
+type OrderTransition struct {
+	From   OrderStatus `json:"from"`
+	To     OrderStatus `json:"to"`
+	Actor  string      `json:"actor"`
+	Reason string      `json:"reason,omitempty"`
+	At     time.Time   `json:"at"`
+}
+
+// Order limits.
+const (
+	MaxOrderLines    = 100
+	MaxLineQuantity  = 100_000
+	MaxUnitPrice     = 1_000_000_000 // minor units
+	maxExternalRef   = 200
+	maxReasonLength  = 500
+	maxOrderInFuture = 5 * time.Minute
+)
+
+// Validate checks an order as a client sent it, before the store compares
+// it with the assortment. now bounds OccurredAt (a sale cannot be in the
+// future beyond a small clock skew).
+func (o *Order) Validate(now time.Time) error {
+	var v Validation
+	v.Check(o.ID == "" || ValidID(o.ID), "id", "must be a UUID (UUIDv7 recommended) or absent")
+	v.Check(ValidID(o.EventID), "event_id", "must be an event id")
+	v.Check(slices.Contains(Channels, o.Channel), "channel", "must be one of pos, same_day, next_day")
+	v.Check(len(o.Lines) >= 1 && len(o.Lines) <= MaxOrderLines, "lines", "must hold 1 to %d lines", MaxOrderLines)
+	seen := map[string]bool{}
+	var total int64
+	for i, l := range o.Lines {
+		f := fmt.Sprintf("lines[%d].", i)
+		switch {
+		case !ValidID(l.SKUID):
+			v.Add(f+"sku_id", "must be a SKU id")
+		case seen[l.SKUID]:
+			v.Add(f+"sku_id", "appears in more than one line")
+		}
+		seen[l.SKUID] = true
+		v.Check(l.Quantity >= 1 && l.Quantity <= MaxLineQuantity, f+"quantity", "must be between 1 and %d", MaxLineQuantity)
+		v.Check(l.UnitPriceMinor >= 0 && l.UnitPriceMinor <= MaxUnitPrice, f+"unit_price_minor", "must be between 0 and %d", MaxUnitPrice)
+		if l.Quantity > 0 && l.Quantity <= MaxLineQuantity && l.UnitPriceMinor >= 0 && l.UnitPriceMinor <= MaxUnitPrice {
+			total += int64(l.Quantity) * l.UnitPriceMinor
+		}
+	}
+	p := o.Payment
+	v.Check(slices.Contains(PaymentMethods, p.Method), "payment.method", "must be one of cash, card, card_offline, external")
+	v.Check(p.AmountMinor == total, "payment.amount_minor", "must equal the order total %d", total)
+	v.Check(len(p.ExternalRef) <= maxExternalRef, "payment.external_ref", "must be at most %d characters", maxExternalRef)
+	v.Check(p.Method != PaymentExternal || strings.TrimSpace(p.ExternalRef) != "", "payment.external_ref", "is required for an external payment")
+	v.Check(o.OccurredAt.IsZero() || !o.OccurredAt.After(now.Add(maxOrderInFuture)), "occurred_at", "must not be in the future")
+	return v.Err()
+}
+
+// SameRequest reports whether o, as a client sent it, asks for the same
+// order as stored: same event, channel, lines and payment. A client id that
+// is reused for another order is a conflict, not a retry.
+func (o *Order) SameRequest(stored *Order) bool {
+	if o.EventID != stored.EventID || o.Channel != stored.Channel || o.Payment != stored.Payment || len(o.Lines) != len(stored.Lines) {
+		return false
+	}
+	for i, l := range o.Lines {
+		s := stored.Lines[i]
+		if l.SKUID != s.SKUID || l.Quantity != s.Quantity || l.UnitPriceMinor != s.UnitPriceMinor {
+			return false
+		}
+	}
+	return true
+}
+
+// ValidateTransition checks a requested transition's fields.
+func ValidateTransition(to OrderStatus, reason string) error {
+	var v Validation
+	v.Check(slices.Contains(OrderStatuses, to), "to", "must be an order status")
+	v.Check(len(reason) <= maxReasonLength, "reason", "must be at most %d characters", maxReasonLength)
+	return v.Err()
+}
+
+// OrderFilter selects orders; empty fields match any.
+type OrderFilter struct {
+	EventID string
+	Status  OrderStatus
+	Channel Channel
+	Page
+}
+
+// OrderService stores orders and the stock they reserve.
+type OrderService interface {
+	// CreateOrder validates o against the event's assortment and stores it
+	// as confirmed, reserving the stock of every line in the same
+	// transaction. It sets the ID (when empty), status, unit costs, totals
+	// and times. When an order with o's client-made ID already exists and
+	// asks for the same thing, CreateOrder copies the stored order into o
+	// and reports existed, changing nothing. Returns EINVALID (fields named
+	// lines[i].sku_id for a SKU not in the assortment, lines[i].unit_price_minor
+	// for a price that disagrees with it), EUNPROCESSABLE when the event
+	// does not exist, ECONFLICT "insufficient stock" naming the line, or
+	// when the ID is taken by a different order.
+	CreateOrder(ctx context.Context, o *Order) (existed bool, err error)
+	// FindOrderByID returns an order with its transitions. Returns ENOTFOUND.
+	FindOrderByID(ctx context.Context, id string) (*Order, error)
+	// FindOrders returns a page of orders, oldest id first, and the next
+	// cursor. Returns EINVALID for a bad page.
+	FindOrders(ctx context.Context, f OrderFilter) ([]*Order, string, error)
+	// TransitionOrder moves an order to status to, storing the transition
+	// with its time, actor and reason, and moves stock as OrderTransitions
+	// documents. Returns ENOTFOUND, EINVALID, ECONFLICT for an illegal move.
+	TransitionOrder(ctx context.Context, id string, to OrderStatus, actor, reason string) (*Order, error)
+}

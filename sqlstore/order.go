@@ -1,0 +1,386 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/popkit/popkit"
+)
+
+var _ popkit.OrderService = (*DB)(nil)
+
+// Stock model: assortment_items.stock is the stock on hand at the event and
+// assortment_items.reserved the part of it that confirmed orders hold;
+// available = stock − reserved, and a CHECK keeps 0 ≤ reserved ≤ stock. An
+// order reserves each line with one conditional UPDATE in the transaction
+// that inserts it, so the check and the reservation cannot be split by a
+// concurrent order: on SQLite writers are serialised by BEGIN IMMEDIATE, on
+// PostgreSQL the UPDATE takes the row lock and re-evaluates its WHERE on the
+// committed row. Lines are reserved in SKU id order so that two orders never
+// lock the same rows in opposite orders (no deadlock).
+
+// CreateOrder stores a confirmed order and reserves its stock in one
+// transaction. See popkit.OrderService.
+func (db *DB) CreateOrder(ctx context.Context, o *popkit.Order) (bool, error) {
+	now := db.now()
+	if err := o.Validate(now); err != nil {
+		return false, err
+	}
+	if o.ID == "" {
+		o.ID = popkit.NewID()
+	}
+	tx, err := db.begin(ctx, true)
+	if err != nil {
+		return false, err
+	}
+	defer tx.Rollback()
+	if err := priceLines(ctx, tx, o); err != nil {
+		// A line missing from the assortment may mean that the event is
+		// unknown; only then is it looked up, to keep the common path short.
+		if err := eventExists(ctx, tx, o.EventID); popkit.ErrorCode(err) == popkit.ENOTFOUND {
+			return false, missingRef("event_id", "event")
+		} else if err != nil {
+			return false, err
+		}
+		return false, err
+	}
+	occurred := o.OccurredAt
+	if occurred.IsZero() {
+		occurred = tx.now
+	}
+	occurred = occurred.UTC().Truncate(time.Microsecond)
+	n, err := tx.execN(ctx, `INSERT INTO orders (`+orderCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
+		o.ID, o.EventID, string(o.Channel), string(popkit.OrderConfirmed), string(o.Payment.Method), o.Payment.AmountMinor, o.Payment.ExternalRef,
+		o.TotalMinor, o.CostMinor, tx.timeArg(occurred), tx.timeArg(tx.now), tx.timeArg(tx.now))
+	if err != nil {
+		return false, wrap("insert order", err)
+	}
+	if n == 0 {
+		// The client's id is taken: a retry of the same order, or a misuse.
+		stored, err := findOrder(ctx, tx, o.ID, true)
+		if err != nil {
+			return false, err
+		}
+		if !o.SameRequest(stored) {
+			return false, conflict("id", "order id already used for a different order")
+		}
+		*o = *stored
+		return true, nil
+	}
+	// All lines in one statement: one round trip to the database.
+	var q strings.Builder
+	args := make([]any, 0, 6*len(o.Lines))
+	q.WriteString(`INSERT INTO order_lines (order_id, line_no, sku_id, quantity, unit_price_minor, unit_cost_minor) VALUES `)
+	for i, l := range o.Lines {
+		if i > 0 {
+			q.WriteString(", ")
+		}
+		q.WriteString("(?, ?, ?, ?, ?, ?)")
+		args = append(args, o.ID, i, l.SKUID, l.Quantity, l.UnitPriceMinor, l.UnitCostMinor)
+	}
+	if _, err := tx.exec(ctx, q.String(), args...); err != nil {
+		return false, wrap("insert order lines", err)
+	}
+	if err := reserve(ctx, tx, o); err != nil {
+		return false, err
+	}
+	if err := tx.commit(); err != nil {
+		return false, err
+	}
+	o.Status, o.OccurredAt, o.CreatedAt, o.UpdatedAt, o.Transitions = popkit.OrderConfirmed, occurred, tx.now, tx.now, nil
+	return false, nil
+}
+
+// priceLines checks every line against the event's assortment and sets its
+// unit cost and the order's totals.
+func priceLines(ctx context.Context, tx *txn, o *popkit.Order) error {
+	ids := make([]string, len(o.Lines))
+	for i, l := range o.Lines {
+		ids[i] = l.SKUID
+	}
+	in, args := tx.db.inList("a.sku_id", ids)
+	rows, err := tx.query(ctx, `SELECT a.sku_id, COALESCE(a.price_minor, s.price_minor), s.unit_cost_minor
+		FROM assortment_items a JOIN skus s ON s.id = a.sku_id WHERE a.event_id = ? AND `+in, append([]any{o.EventID}, args...)...)
+	if err != nil {
+		return wrap("find order prices", err)
+	}
+	type price struct{ price, cost int64 }
+	prices := map[string]price{}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		var p price
+		if err := rows.Scan(&id, &p.price, &p.cost); err != nil {
+			return wrap("find order prices", err)
+		}
+		prices[id] = p
+	}
+	if err := rows.Err(); err != nil {
+		return wrap("find order prices", err)
+	}
+	var v popkit.Validation
+	o.TotalMinor, o.CostMinor = 0, 0
+	for i := range o.Lines {
+		l := &o.Lines[i]
+		p, ok := prices[l.SKUID]
+		if !ok {
+			v.Add(fmt.Sprintf("lines[%d].sku_id", i), "is not in the event's assortment")
+			continue
+		}
+		if l.UnitPriceMinor != p.price {
+			v.Add(fmt.Sprintf("lines[%d].unit_price_minor", i), "must equal the event's price %d", p.price)
+			continue
+		}
+		l.UnitCostMinor = p.cost
+		o.TotalMinor += int64(l.Quantity) * l.UnitPriceMinor
+		o.CostMinor += int64(l.Quantity) * l.UnitCostMinor
+	}
+	return v.Err()
+}
+
+// reserve takes the stock of every line of o, in SKU id order, with one
+// conditional UPDATE each. It returns ECONFLICT "insufficient stock" naming
+// the first line that cannot be served.
+func reserve(ctx context.Context, tx *txn, o *popkit.Order) error {
+	order := make([]int, len(o.Lines))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(a, b int) int {
+		if o.Lines[a].SKUID < o.Lines[b].SKUID {
+			return -1
+		}
+		return 1
+	})
+	for _, i := range order {
+		l := o.Lines[i]
+		n, err := tx.execN(ctx, `UPDATE assortment_items SET reserved = reserved + ?, updated_at = ? WHERE event_id = ? AND sku_id = ? AND stock - reserved >= ?`,
+			l.Quantity, tx.timeArg(tx.now), o.EventID, l.SKUID, l.Quantity)
+		if err != nil {
+			return wrap("reserve stock", err)
+		}
+		if n == 0 {
+			return conflict(fmt.Sprintf("lines[%d].quantity", i), "insufficient stock for lines[%d] (sku %s)", i, l.SKUID)
+		}
+	}
+	return nil
+}
+
+// FindOrderByID returns an order with its lines and transitions. Returns
+// ENOTFOUND.
+func (db *DB) FindOrderByID(ctx context.Context, id string) (*popkit.Order, error) {
+	if !popkit.ValidID(id) {
+		return nil, notFound("order")
+	}
+	tx, err := db.begin(ctx, false)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	return findOrder(ctx, tx, id, true)
+}
+
+// FindOrders returns a page of orders with their lines, in id order.
+func (db *DB) FindOrders(ctx context.Context, f popkit.OrderFilter) ([]*popkit.Order, string, error) {
+	var w where
+	if f.EventID != "" {
+		w.and("event_id = ?", f.EventID)
+	}
+	if f.Status != "" {
+		w.and("status = ?", string(f.Status))
+	}
+	if f.Channel != "" {
+		w.and("channel = ?", string(f.Channel))
+	}
+	limit, err := pageWhere(f.Page, &w, "id")
+	if err != nil {
+		return nil, "", err
+	}
+	tx, err := db.begin(ctx, false)
+	if err != nil {
+		return nil, "", err
+	}
+	defer tx.Rollback()
+	q, args := listQuery(orderCols, "orders", &w, "id", limit)
+	rows, err := tx.query(ctx, q, args...)
+	if err != nil {
+		return nil, "", wrap("find orders", err)
+	}
+	orders, err := collect(rows, scanOrder)
+	if err != nil {
+		return nil, "", wrap("find orders", err)
+	}
+	orders, next := nextPage(orders, limit, func(o *popkit.Order) string { return o.ID })
+	if err := loadLines(ctx, tx, orders); err != nil {
+		return nil, "", err
+	}
+	return orders, next, nil
+}
+
+// TransitionOrder moves an order to another status and moves its stock.
+// See popkit.OrderService.
+func (db *DB) TransitionOrder(ctx context.Context, id string, to popkit.OrderStatus, actor, reason string) (*popkit.Order, error) {
+	if err := popkit.ValidateTransition(to, reason); err != nil {
+		return nil, err
+	}
+	if !popkit.ValidID(id) {
+		return nil, notFound("order")
+	}
+	tx, err := db.begin(ctx, true)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	o, err := findOrder(ctx, tx, id, false)
+	if err != nil {
+		return nil, err
+	}
+	from := o.Status
+	if !from.CanMoveTo(to) {
+		return nil, conflict("to", "an order cannot move from %s to %s", from, to)
+	}
+	// The status update is conditional on the status read, so that two
+	// concurrent transitions on PostgreSQL cannot both apply.
+	n, err := tx.execN(ctx, `UPDATE orders SET status = ?, updated_at = ? WHERE id = ? AND status = ?`, string(to), tx.timeArg(tx.now), id, string(from))
+	if err != nil {
+		return nil, wrap("update order status", err)
+	}
+	if n == 0 {
+		return nil, conflict("to", "the order changed concurrently; read it and retry")
+	}
+	if err := moveStock(ctx, tx, o, from, to); err != nil {
+		return nil, err
+	}
+	if _, err := tx.exec(ctx, `INSERT INTO order_transitions (order_id, seq, from_status, to_status, actor, reason, at)
+		VALUES (?, (SELECT COUNT(*) FROM order_transitions WHERE order_id = ?), ?, ?, ?, ?, ?)`,
+		id, id, string(from), string(to), actor, reason, tx.timeArg(tx.now)); err != nil {
+		return nil, wrap("insert order transition", err)
+	}
+	o, err = findOrder(ctx, tx, id, true)
+	if err != nil {
+		return nil, err
+	}
+	if err := tx.commit(); err != nil {
+		return nil, err
+	}
+	return o, nil
+}
+
+// moveStock applies the stock effect of a transition: leaving a status that
+// holds a reservation for fulfilled consumes it, for cancelled releases it.
+func moveStock(ctx context.Context, tx *txn, o *popkit.Order, from, to popkit.OrderStatus) error {
+	if !from.HoldsReservation() || to.HoldsReservation() {
+		return nil
+	}
+	stock := "stock"
+	switch to {
+	case popkit.OrderFulfilled:
+		stock = "stock - ?"
+	case popkit.OrderCancelled:
+	default:
+		return nil
+	}
+	lines := slices.Clone(o.Lines)
+	slices.SortFunc(lines, func(a, b popkit.OrderLine) int {
+		if a.SKUID < b.SKUID {
+			return -1
+		}
+		return 1
+	})
+	for _, l := range lines {
+		args := []any{}
+		if stock != "stock" {
+			args = append(args, l.Quantity)
+		}
+		args = append(args, l.Quantity, tx.timeArg(tx.now), o.EventID, l.SKUID, l.Quantity)
+		n, err := tx.execN(ctx, `UPDATE assortment_items SET stock = `+stock+`, reserved = reserved - ?, updated_at = ? WHERE event_id = ? AND sku_id = ? AND reserved >= ?`, args...)
+		if err != nil {
+			return wrap("move order stock", err)
+		}
+		if n == 0 {
+			return conflict("to", "the reservation of sku %s is gone (the item was removed from the assortment)", l.SKUID)
+		}
+	}
+	return nil
+}
+
+const orderCols = `id, event_id, channel, status, payment_method, payment_amount_minor, payment_external_ref, total_minor, cost_minor, occurred_at, created_at, updated_at`
+
+func scanOrder(s scanner) (*popkit.Order, error) {
+	var o popkit.Order
+	var channel, status, method string
+	if err := s.Scan(&o.ID, &o.EventID, &channel, &status, &method, &o.Payment.AmountMinor, &o.Payment.ExternalRef,
+		&o.TotalMinor, &o.CostMinor, scanTime(&o.OccurredAt), scanTime(&o.CreatedAt), scanTime(&o.UpdatedAt)); err != nil {
+		return nil, err
+	}
+	o.Channel, o.Status, o.Payment.Method = popkit.Channel(channel), popkit.OrderStatus(status), popkit.PaymentMethod(method)
+	return &o, nil
+}
+
+// findOrder reads one order with its lines and, when history is set, its
+// transitions.
+func findOrder(ctx context.Context, tx *txn, id string, history bool) (*popkit.Order, error) {
+	o, err := scanOrder(tx.queryRow(ctx, `SELECT `+orderCols+` FROM orders WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("order")
+	} else if err != nil {
+		return nil, wrap("find order", err)
+	}
+	if err := loadLines(ctx, tx, []*popkit.Order{o}); err != nil {
+		return nil, err
+	}
+	if !history {
+		return o, nil
+	}
+	rows, err := tx.query(ctx, `SELECT from_status, to_status, actor, reason, at FROM order_transitions WHERE order_id = ? ORDER BY seq`, id)
+	if err != nil {
+		return nil, wrap("find order transitions", err)
+	}
+	o.Transitions, err = collect(rows, func(s scanner) (popkit.OrderTransition, error) {
+		var t popkit.OrderTransition
+		var from, to string
+		err := s.Scan(&from, &to, &t.Actor, &t.Reason, scanTime(&t.At))
+		t.From, t.To = popkit.OrderStatus(from), popkit.OrderStatus(to)
+		return t, err
+	})
+	if err != nil {
+		return nil, wrap("find order transitions", err)
+	}
+	return o, nil
+}
+
+// loadLines fills the lines of orders with one query.
+func loadLines(ctx context.Context, tx *txn, orders []*popkit.Order) error {
+	if len(orders) == 0 {
+		return nil
+	}
+	byID := make(map[string]*popkit.Order, len(orders))
+	ids := make([]string, len(orders))
+	for i, o := range orders {
+		byID[o.ID], ids[i] = o, o.ID
+		o.Lines = []popkit.OrderLine{}
+	}
+	in, args := tx.db.inList("order_id", ids)
+	rows, err := tx.query(ctx, `SELECT order_id, sku_id, quantity, unit_price_minor, unit_cost_minor FROM order_lines WHERE `+in+` ORDER BY order_id, line_no`, args...)
+	if err != nil {
+		return wrap("find order lines", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		var l popkit.OrderLine
+		if err := rows.Scan(&id, &l.SKUID, &l.Quantity, &l.UnitPriceMinor, &l.UnitCostMinor); err != nil {
+			return wrap("find order lines", err)
+		}
+		byID[id].Lines = append(byID[id].Lines, l)
+	}
+	if err := rows.Err(); err != nil {
+		return wrap("find order lines", err)
+	}
+	return nil
+}
