@@ -14,7 +14,7 @@ import (
 // 2,000, 4,000 and so on.
 
 // analyzeTables are the tables whose statistics Analyze refreshes.
-const analyzeTables = "cities, venues, brands, events, event_sessions, event_brands, skus, assortment_items, devices, tokens, idempotency_keys, listings, listing_revisions, members"
+const analyzeTables = "cities, venues, brands, events, event_sessions, event_brands, skus, assortment_items, devices, tokens, idempotency_keys, listings, listing_revisions, members, orders, order_lines, order_transitions, telemetry_rollups"
 
 // firstAutoAnalyze is the number of created events that first triggers a
 // background ANALYZE on PostgreSQL.
