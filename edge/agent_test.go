@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/popkit/popkit"
+
+	"github.com/popkit/popkit/edge/edgetest"
 )
 
 func TestAgentRollsUpEveryReadingType(t *testing.T) {
@@ -120,12 +122,12 @@ func TestLateReadingIsACorrection(t *testing.T) {
 	f := newFakeIngest(t)
 	a := startAgent(t, testConfig(t, f.srv.URL))
 	m := time.Now().UTC().Truncate(time.Minute).Add(-3 * time.Minute)
-	body1, in1 := footfallJSON("door", m, 10)
+	body1, in1 := edgetest.FootfallJSON("door", m, 10)
 	if code, _ := post(t, a, body1); code != http.StatusAccepted {
 		t.Fatalf("post = %d", code)
 	}
 	waitFor(t, 10*time.Second, "first uplink", func() bool { return f.footfallIn()["door"] == in1 })
-	body2, in2 := footfallJSON("door", m.Add(30*time.Second), 5)
+	body2, in2 := edgetest.FootfallJSON("door", m.Add(30*time.Second), 5)
 	if code, _ := post(t, a, body2); code != http.StatusAccepted {
 		t.Fatalf("post = %d", code)
 	}
@@ -144,7 +146,7 @@ func TestServerDownThenBack(t *testing.T) {
 	want := map[string]int64{}
 	for i := range 20 {
 		sensor := fmt.Sprintf("door-%d", i)
-		body, sum := footfallJSON(sensor, m.Add(time.Duration(i)*time.Minute), 50)
+		body, sum := edgetest.FootfallJSON(sensor, m.Add(time.Duration(i)*time.Minute), 50)
 		if code, _ := post(t, a, body); code != http.StatusAccepted {
 			t.Fatalf("post = %d", code)
 		}
@@ -240,7 +242,7 @@ func TestCorruptOutboxIsQuarantined(t *testing.T) {
 			if got := metric(t, a, "popkit_edge_quarantined_outboxes", ""); got != 1 {
 				t.Errorf("quarantined metric = %v, want 1", got)
 			}
-			body, sum := footfallJSON("door", time.Now().Add(-3*time.Minute), 5)
+			body, sum := edgetest.FootfallJSON("door", time.Now().Add(-3*time.Minute), 5)
 			if code, _ := post(t, a, body); code != http.StatusAccepted {
 				t.Fatalf("post after quarantine = %d", code)
 			}
@@ -262,7 +264,7 @@ func TestDiskLimitPolicy(t *testing.T) {
 	m := time.Now().UTC().Truncate(time.Minute).Add(-60 * time.Minute)
 	// Raw readings past the limit: the oldest are dropped, input goes on.
 	for i := range 10 {
-		body, _ := footfallJSON(fmt.Sprintf("door-%d", i), m.Add(time.Duration(i)*time.Minute), 100)
+		body, _ := edgetest.FootfallJSON(fmt.Sprintf("door-%d", i), m.Add(time.Duration(i)*time.Minute), 100)
 		if code, resp := post(t, a, body); code != http.StatusAccepted {
 			t.Fatalf("post %d = %d %v", i, code, resp)
 		}
@@ -281,7 +283,7 @@ func TestDiskLimitPolicy(t *testing.T) {
 	if err := a.Outbox.AppendRecords(context.Background(), ClassRollup, recs); err != nil {
 		t.Fatalf("append rollups: %v", err)
 	}
-	body, _ := footfallJSON("door-late", m, 10)
+	body, _ := edgetest.FootfallJSON("door-late", m, 10)
 	code, resp := post(t, a, body)
 	if code != http.StatusInsufficientStorage {
 		t.Fatalf("post when full = %d %v, want 507", code, resp)

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/popkit/popkit/edge/edgetest"
 )
 
 // BenchmarkIngestHTTP measures POST /v1/readings of 1000-reading requests
@@ -17,7 +19,7 @@ func BenchmarkIngestHTTP(b *testing.B) {
 	h := a.Handler()
 	bodies := make([]string, 16)
 	for i := range bodies {
-		bodies[i], _ = footfallJSON("door-"+string(rune('a'+i)), time.Now().Add(-time.Hour+time.Duration(i)*time.Minute), 1000)
+		bodies[i], _ = edgetest.FootfallJSON("door-"+string(rune('a'+i)), time.Now().Add(-time.Hour+time.Duration(i)*time.Minute), 1000)
 	}
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
@@ -36,7 +38,7 @@ func BenchmarkIngestHTTP(b *testing.B) {
 
 // BenchmarkDecodeReadings measures decoding and validating 1000 readings.
 func BenchmarkDecodeReadings(b *testing.B) {
-	body, _ := footfallJSON("door", decodeNow.Add(-time.Hour), 1000)
+	body, _ := edgetest.FootfallJSON("door", decodeNow.Add(-time.Hour), 1000)
 	for b.Loop() {
 		if _, _, errs, err := DecodeReadings([]byte(body), decodeNow, DefaultLimits); err != nil || len(errs) > 0 {
 			b.Fatal(err, errs)

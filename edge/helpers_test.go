@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 	"strconv"
@@ -108,24 +107,6 @@ func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-}
-
-// footfallJSON returns a JSON array of n footfall readings of sensor with
-// in counts 1..n, starting at ts one millisecond apart, and their in sum.
-func footfallJSON(sensor string, ts time.Time, n int) (string, int64) {
-	var b strings.Builder
-	var sum int64
-	b.WriteByte('[')
-	for i := range n {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		in := int64(i%7 + 1)
-		sum += in
-		fmt.Fprintf(&b, `{"type":"footfall","sensor":%q,"ts":%q,"in":%d,"out":1}`, sensor, ts.Add(time.Duration(i)*time.Millisecond).UTC().Format(time.RFC3339Nano), in)
-	}
-	b.WriteByte(']')
-	return b.String(), sum
 }
 
 // stoppableAgent is an agent a test can stop before it ends.

@@ -5,19 +5,18 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"math/rand/v2"
-	"net/http"
 	"os"
 	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/popkit/popkit/edge/edgetest"
 )
 
 // childConfigEnv, when set, makes the test binary run an agent with the
@@ -100,64 +99,16 @@ func TestKill9(t *testing.T) {
 	if testing.Short() {
 		kills = 5
 	}
-	type request struct {
-		sum   int64
-		acked bool
-	}
-	var mu sync.Mutex
-	requests := map[string]*request{}
-	client := &http.Client{Timeout: 10 * time.Second}
 	base := time.Now().UTC().Truncate(time.Minute).Add(-10 * time.Minute)
-	for k := range kills {
-		cmd, addr := startChild(t, cfgPath)
-		stop := make(chan struct{})
-		var wg sync.WaitGroup
-		for g := range 3 {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for r := 0; ; r++ {
-					select {
-					case <-stop:
-						return
-					default:
-					}
-					sensor := fmt.Sprintf("k%d-g%d-r%d", k, g, r)
-					body, sum := footfallJSON(sensor, base.Add(time.Duration(r%5)*time.Minute), 20)
-					req := &request{sum: sum}
-					mu.Lock()
-					requests[sensor] = req
-					mu.Unlock()
-					resp, err := client.Post("http://"+addr+"/v1/readings", "application/json", strings.NewReader(body))
-					if err != nil {
-						return // killed
-					}
-					io.Copy(io.Discard, resp.Body)
-					resp.Body.Close()
-					if resp.StatusCode == http.StatusAccepted {
-						mu.Lock()
-						req.acked = true
-						mu.Unlock()
-					}
-				}
-			}()
-		}
-		time.Sleep(time.Duration(50+rand.IntN(250)) * time.Millisecond) // a random moment to kill at
-		if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
-			t.Fatalf("kill: %v", err)
-		}
-		cmd.Wait()
-		close(stop)
-		wg.Wait()
-	}
+	requests := edgetest.KillUnderLoad(t, kills, func() (*exec.Cmd, string) { return startChild(t, cfgPath) }, base, 50*time.Millisecond, 250*time.Millisecond)
 	// A last run delivers everything that is left.
 	cmd, _ := startChild(t, cfgPath)
 	defer func() { cmd.Process.Signal(syscall.SIGTERM); cmd.Wait() }()
 	var ackedSum int64
 	acked := 0
 	for _, r := range requests {
-		if r.acked {
-			ackedSum += r.sum
+		if r.Acked {
+			ackedSum += r.Sum
 			acked++
 		}
 	}
@@ -167,7 +118,7 @@ func TestKill9(t *testing.T) {
 	waitFor(t, 30*time.Second, "every acknowledged reading at the server", func() bool {
 		got := f.footfallIn()
 		for s, r := range requests {
-			if r.acked && got[s] != r.sum {
+			if r.Acked && got[s] != r.Sum {
 				return false
 			}
 		}
@@ -181,11 +132,11 @@ func TestKill9(t *testing.T) {
 		switch {
 		case r == nil:
 			t.Errorf("server counts unknown sensor %s", s)
-		case r.acked && v != r.sum:
-			t.Errorf("sensor %s: server counts %d, acknowledged %d", s, v, r.sum)
-		case !r.acked && v != 0 && v != r.sum:
-			t.Errorf("sensor %s: an unanswered request was stored in part (%d of %d)", s, v, r.sum)
-		case !r.acked:
+		case r.Acked && v != r.Sum:
+			t.Errorf("sensor %s: server counts %d, acknowledged %d", s, v, r.Sum)
+		case !r.Acked && v != 0 && v != r.Sum:
+			t.Errorf("sensor %s: an unanswered request was stored in part (%d of %d)", s, v, r.Sum)
+		case !r.Acked:
 			landed += v
 		}
 	}

@@ -10,6 +10,8 @@ import (
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 	"github.com/google/uuid"
+
+	"github.com/popkit/popkit/edge/edgetest"
 )
 
 // mqttBroker returns the URL of the MQTT broker the tests use, skipping
@@ -82,7 +84,7 @@ func TestMQTTRedeliveryIsNotCountedTwice(t *testing.T) {
 	t.Parallel()
 	f := newFakeIngest(t)
 	a := startAgent(t, testConfig(t, f.srv.URL))
-	body, sum := footfallJSON("door", time.Now().Add(-3*time.Minute), 5)
+	body, sum := edgetest.FootfallJSON("door", time.Now().Add(-3*time.Minute), 5)
 	m := &mqttInput{agent: a}
 	for range 3 {
 		msg := &fakeMessage{topic: "t", payload: []byte(body)}

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/popkit/popkit/edge/edgetest"
 )
 
 // TestOTLPPush checks that rollups reach an OTLP/HTTP JSON receiver as
@@ -75,7 +77,7 @@ func TestOTLPPush(t *testing.T) {
 	c := testConfig(t, f.srv.URL)
 	c.OTLP.URL = recv.URL + "/v1/metrics"
 	a := startAgent(t, c)
-	body, sum := footfallJSON("door", time.Now().Add(-3*time.Minute).Truncate(time.Minute), 10)
+	body, sum := edgetest.FootfallJSON("door", time.Now().Add(-3*time.Minute).Truncate(time.Minute), 10)
 	if code, _ := post(t, a, body); code != http.StatusAccepted {
 		t.Fatalf("post = %d", code)
 	}

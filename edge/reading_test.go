@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
+
+	"github.com/popkit/popkit/edge/edgetest"
 )
 
 var decodeNow = time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
@@ -69,7 +71,7 @@ func TestDecodeReadings(t *testing.T) {
 	t.Run("too many", func(t *testing.T) {
 		lim := DefaultLimits
 		lim.MaxReadings = 2
-		body, _ := footfallJSON("d", decodeNow.Add(-time.Minute), 3)
+		body, _ := edgetest.FootfallJSON("d", decodeNow.Add(-time.Minute), 3)
 		if _, _, _, err := DecodeReadings([]byte(body), decodeNow, lim); err != ErrTooManyReadings {
 			t.Errorf("err = %v, want ErrTooManyReadings", err)
 		}
@@ -134,7 +136,7 @@ func TestSchemasMatchDecoder(t *testing.T) {
 }
 
 func FuzzDecodeReadings(f *testing.F) {
-	body, _ := footfallJSON("d", decodeNow.Add(-time.Minute), 3)
+	body, _ := edgetest.FootfallJSON("d", decodeNow.Add(-time.Minute), 3)
 	f.Add([]byte(body))
 	f.Add([]byte(`{"type":"presence","sensor":"b","ts":"2026-05-01T11:59:00Z","id":"x","action":"enter"}` + "\n" + `{"type":"queue"}`))
 	f.Add([]byte(`[{"type":"energy","sensor":"m","ts":"2026-05-01T11:59:00Z","kwh":1e300}]`))

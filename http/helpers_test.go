@@ -38,13 +38,9 @@ func newEnv(tb testing.TB, mods ...func(*pkhttp.Server)) *env {
 	tb.Helper()
 	db := sqlstoretest.Open(tb)
 	logs := &logBuffer{}
-	srv := &pkhttp.Server{
-		Program: db, Cities: db, Venues: db, Brands: db, Events: db, SKUs: db,
-		Assortment: db, Devices: db, Tokens: db, Idempotency: db, Telemetry: db, Orders: db,
-		Listings: db, Tiers: db, Members: db, Billing: db, Funnel: db, Secrets: db,
-		Ready:  db.Ping,
-		Logger: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-	}
+	srv := pkhttp.NewServer(db)
+	srv.Ready = db.Ping
+	srv.Logger = slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	for _, m := range mods {
 		m(srv)
 	}

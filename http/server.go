@@ -21,6 +21,38 @@ import (
 	"github.com/popkit/popkit"
 )
 
+// Store is every service the API serves; sqlstore.DB is one.
+type Store interface {
+	popkit.ProgramService
+	popkit.CityService
+	popkit.VenueService
+	popkit.BrandService
+	popkit.EventService
+	popkit.SKUService
+	popkit.AssortmentService
+	popkit.DeviceService
+	popkit.TokenService
+	popkit.IdempotencyService
+	popkit.TelemetryService
+	popkit.OrderService
+	popkit.ListingService
+	popkit.TierService
+	popkit.MemberService
+	popkit.BillingService
+	popkit.FunnelService
+	popkit.SecretService
+}
+
+// NewServer returns a Server whose services all come from st. Callers
+// set Ready, Logger, Registry and the other options before Handler.
+func NewServer(st Store) *Server {
+	return &Server{
+		Program: st, Cities: st, Venues: st, Brands: st, Events: st, SKUs: st,
+		Assortment: st, Devices: st, Tokens: st, Idempotency: st, Telemetry: st, Orders: st,
+		Listings: st, Tiers: st, Members: st, Billing: st, Funnel: st, Secrets: st,
+	}
+}
+
 // Server serves the API over the domain services. Set every service before
 // the first call to Handler.
 type Server struct {

@@ -21,8 +21,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"slices"
-	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/popkit/popkit"
@@ -30,6 +29,8 @@ import (
 	"github.com/popkit/popkit/sqlstore"
 	"github.com/prometheus/client_golang/prometheus"
 	vegeta "github.com/tsenart/vegeta/v12/lib"
+
+	"github.com/popkit/popkit/bench/internal/servertime"
 )
 
 func main() {
@@ -111,28 +112,14 @@ func bench(ctx context.Context, dsn string, rate int, duration time.Duration, nS
 	if err != nil {
 		return result{}, err
 	}
-	var mu sync.Mutex
-	var serverTimes []time.Duration
-	srv := &pkhttp.Server{
-		Program: db, Cities: db, Venues: db, Brands: db, Events: db, SKUs: db,
-		Assortment: db, Devices: db, Tokens: db, Idempotency: db, Telemetry: db, Orders: db,
-		Listings: db, Tiers: db, Members: db, Billing: db, Funnel: db, Secrets: db,
-		Ready: db.Ping, Logger: slog.New(slog.DiscardHandler), Registry: prometheus.NewRegistry(),
-	}
-	h := srv.Handler()
-	timed := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
-		h.ServeHTTP(w, r)
-		d := time.Since(start)
-		mu.Lock()
-		serverTimes = append(serverTimes, d)
-		mu.Unlock()
-	})
+	var rec servertime.Recorder
+	srv := pkhttp.NewServer(db)
+	srv.Ready, srv.Logger, srv.Registry = db.Ping, slog.New(slog.DiscardHandler), prometheus.NewRegistry()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return result{}, err
 	}
-	hs := &http.Server{Handler: timed}
+	hs := &http.Server{Handler: rec.Wrap(srv.Handler())}
 	go hs.Serve(ln)
 	defer hs.Close()
 	base := "http://" + ln.Addr().String()
@@ -140,12 +127,9 @@ func bench(ctx context.Context, dsn string, rate int, duration time.Duration, nS
 	header := http.Header{}
 	header.Set("Authorization", "Bearer "+secret)
 	header.Set("Content-Type", "application/json")
-	var n int
+	var n atomic.Int64
 	targeter := func(t *vegeta.Target) error {
-		mu.Lock()
-		n++
-		i := n
-		mu.Unlock()
+		i := int(n.Add(1))
 		lines := []map[string]any{}
 		total := 0
 		for k := range 1 + i%3 {
@@ -171,10 +155,7 @@ func bench(ctx context.Context, dsn string, rate int, duration time.Duration, nS
 		m.Add(res)
 	}
 	m.Close()
-	mu.Lock()
-	st := slices.Clone(serverTimes)
-	mu.Unlock()
-	slices.Sort(st)
+	st := rec.Sorted()
 	var p99 time.Duration
 	if len(st) > 0 {
 		p99 = st[len(st)*99/100]

@@ -25,7 +25,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
@@ -34,6 +33,8 @@ import (
 	"github.com/popkit/popkit/sqlstore"
 	"github.com/prometheus/client_golang/prometheus"
 	vegeta "github.com/tsenart/vegeta/v12/lib"
+
+	"github.com/popkit/popkit/bench/internal/servertime"
 )
 
 func main() {
@@ -81,28 +82,14 @@ func run(ctx context.Context, nEvents, nCities, rate int, duration time.Duration
 
 	// The server under test, with a timing wrapper that records the exact
 	// time spent in the handler.
-	var mu sync.Mutex
-	var serverTimes []time.Duration
-	srv := &pkhttp.Server{
-		Program: db, Cities: db, Venues: db, Brands: db, Events: db, SKUs: db,
-		Assortment: db, Devices: db, Tokens: db, Idempotency: db, Telemetry: db,
-		Listings: db, Tiers: db, Members: db, Billing: db, Funnel: db, Secrets: db,
-		Ready: db.Ping, Logger: slog.New(slog.DiscardHandler), Registry: prometheus.NewRegistry(),
-	}
-	h := srv.Handler()
-	timed := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
-		h.ServeHTTP(w, r)
-		d := time.Since(start)
-		mu.Lock()
-		serverTimes = append(serverTimes, d)
-		mu.Unlock()
-	})
+	var rec servertime.Recorder
+	srv := pkhttp.NewServer(db)
+	srv.Ready, srv.Logger, srv.Registry = db.Ping, slog.New(slog.DiscardHandler), prometheus.NewRegistry()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return err
 	}
-	hs := &http.Server{Handler: timed}
+	hs := &http.Server{Handler: rec.Wrap(srv.Handler())}
 	go hs.Serve(ln)
 	base := "http://" + ln.Addr().String()
 
@@ -110,9 +97,7 @@ func run(ctx context.Context, nEvents, nCities, rate int, duration time.Duration
 	if err != nil {
 		return err
 	}
-	mu.Lock()
-	serverTimes = serverTimes[:0]
-	mu.Unlock()
+	rec.Reset()
 	fmt.Fprintf(os.Stderr, "load: %d targets, %d req/s for %s\n", len(targets), rate, duration)
 	if profile != "" {
 		f, err := os.Create(profile)
@@ -134,10 +119,7 @@ func run(ctx context.Context, nEvents, nCities, rate int, duration time.Duration
 	hs.Close()
 	db.Close()
 
-	mu.Lock()
-	st := slices.Clone(serverTimes)
-	mu.Unlock()
-	slices.Sort(st)
+	st := rec.Sorted()
 
 	bin := filepath.Join(dir, "popkit")
 	if out, err := exec.Command("go", "build", "-o", bin, "./cmd/popkit").CombinedOutput(); err != nil {

@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
@@ -17,7 +16,6 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -27,6 +25,8 @@ import (
 	"github.com/popkit/popkit/edge"
 	"github.com/popkit/popkit/sim"
 	"github.com/popkit/popkit/sqlstore/sqlstoretest"
+
+	"github.com/popkit/popkit/edge/edgetest"
 )
 
 // childArgsEnv, when set, makes the test binary run the popkit command
@@ -167,71 +167,15 @@ func TestEdgeKill9EndToEnd(t *testing.T) {
 	if testing.Short() {
 		kills = 4
 	}
-	type request struct {
-		sum   int64
-		acked bool
-	}
-	var mu sync.Mutex
-	requests := map[string]*request{}
-	client := &http.Client{Timeout: 10 * time.Second}
 	base := time.Now().UTC().Truncate(time.Minute).Add(-10 * time.Minute)
-	for k := range kills {
-		cmd, addr := startEdgeChild(t, cfg)
-		stop := make(chan struct{})
-		var wg sync.WaitGroup
-		for g := range 3 {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for r := 0; ; r++ {
-					select {
-					case <-stop:
-						return
-					default:
-					}
-					sensor := fmt.Sprintf("k%d-g%d-r%d", k, g, r)
-					var b strings.Builder
-					req := &request{}
-					b.WriteByte('[')
-					for i := range 20 {
-						if i > 0 {
-							b.WriteByte(',')
-						}
-						in := int64(i%5 + 1)
-						req.sum += in
-						fmt.Fprintf(&b, `{"type":"footfall","sensor":%q,"ts":%q,"in":%d}`, sensor, base.Add(time.Duration(r%5)*time.Minute+time.Duration(i)*time.Millisecond).Format(time.RFC3339Nano), in)
-					}
-					b.WriteByte(']')
-					mu.Lock()
-					requests[sensor] = req
-					mu.Unlock()
-					resp, err := client.Post("http://"+addr+"/v1/readings", "application/json", strings.NewReader(b.String()))
-					if err != nil {
-						return
-					}
-					io.Copy(io.Discard, resp.Body)
-					resp.Body.Close()
-					if resp.StatusCode == http.StatusAccepted {
-						mu.Lock()
-						req.acked = true
-						mu.Unlock()
-					}
-				}
-			}()
-		}
-		time.Sleep(time.Duration(100+rand.IntN(300)) * time.Millisecond)
-		cmd.Process.Signal(syscall.SIGKILL)
-		cmd.Wait()
-		close(stop)
-		wg.Wait()
-	}
+	requests := edgetest.KillUnderLoad(t, kills, func() (*exec.Cmd, string) { return startEdgeChild(t, cfg) }, base, 100*time.Millisecond, 300*time.Millisecond)
 	cmd, _ := startEdgeChild(t, cfg)
 	defer func() { cmd.Process.Signal(syscall.SIGTERM); cmd.Wait() }()
 	var acked int64
 	var ambiguous []string
 	for sensor, r := range requests {
-		if r.acked {
-			acked += r.sum
+		if r.Acked {
+			acked += r.Sum
 		} else {
 			ambiguous = append(ambiguous, sensor)
 		}
@@ -249,8 +193,8 @@ func TestEdgeKill9EndToEnd(t *testing.T) {
 		landed = 0
 		for _, sensor := range ambiguous {
 			v := s.footfall(t, sensor)
-			if v != 0 && v != requests[sensor].sum {
-				t.Fatalf("sensor %s: an unanswered request was stored in part (%d of %d)", sensor, v, requests[sensor].sum)
+			if v != 0 && v != requests[sensor].Sum {
+				t.Fatalf("sensor %s: an unanswered request was stored in part (%d of %d)", sensor, v, requests[sensor].Sum)
 			}
 			landed += v
 		}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"io"
 	"net"
 	"net/url"
@@ -119,13 +120,7 @@ func TestPostgresRestart(t *testing.T) {
 // waitStatus polls url until it answers want, failing after 30 seconds.
 func waitStatus(t *testing.T, url string, want int) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	last := 0
-	for time.Now().Before(deadline) {
-		if last = do(t, "GET", url, "", nil, nil); last == want {
-			return
-		}
-		time.Sleep(20 * time.Millisecond) // polling interval
-	}
-	t.Fatalf("GET %s stayed %d, want %d", url, last, want)
+	waitUntil(t, 30*time.Second, fmt.Sprintf("GET %s to answer %d", url, want), func() bool {
+		return do(t, "GET", url, "", nil, nil) == want
+	})
 }

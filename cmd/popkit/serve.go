@@ -75,30 +75,11 @@ func (m *Main) Open(ctx context.Context) error {
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		collectors.NewDBStatsCollector(db.SQL(), "popkit"),
 	)
-	srv := &pkhttp.Server{
-		Program:       db,
-		Cities:        db,
-		Venues:        db,
-		Brands:        db,
-		Events:        db,
-		SKUs:          db,
-		Assortment:    db,
-		Devices:       db,
-		Tokens:        db,
-		Idempotency:   db,
-		Telemetry:     db,
-		Orders:        db,
-		Listings:      db,
-		Tiers:         db,
-		Members:       db,
-		Billing:       db,
-		Funnel:        db,
-		Secrets:       db,
-		BillingSecret: billing,
-		Ready:         db.Ping,
-		Logger:        m.Logger,
-		Registry:      reg,
-	}
+	srv := pkhttp.NewServer(db)
+	srv.BillingSecret = billing
+	srv.Ready = db.Ping
+	srv.Logger = m.Logger
+	srv.Registry = reg
 	m.site = newMicrosite(db, m.Logger)
 	ln, err := net.Listen("tcp", m.Addr)
 	if err != nil {
