@@ -56,3 +56,18 @@ func validEmail(s string) bool {
 	at := strings.IndexByte(s, '@')
 	return at > 0 && at < len(s)-1 && !strings.ContainsAny(s, " \t\r\n<>") && len(s) <= 254 && strings.Count(s, "@") == 1
 }
+
+// ValidLabel reports whether s is 1 to max characters of [A-Za-z0-9._:-]:
+// the shape of sensor ids and request ids, safe to log and to echo.
+func ValidLabel(s string, max int) bool {
+	if len(s) == 0 || len(s) > max {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == ':' || c == '-') {
+			return false
+		}
+	}
+	return true
+}

@@ -8,6 +8,8 @@ import (
 	"io"
 	"strings"
 	"time"
+
+	"github.com/popkit/popkit"
 )
 
 // Reading types a sensor may send. Each has a JSON schema in edge/schema.
@@ -260,21 +262,6 @@ func validType(t string) bool {
 	return false
 }
 
-// validSensor reports whether s is a usable sensor id: 1 to 64 of
-// [A-Za-z0-9._:-].
-func validSensor(s string) bool {
-	if len(s) == 0 || len(s) > 64 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == ':' || c == '-') {
-			return false
-		}
-	}
-	return true
-}
-
 // Validate checks a decoded reading at now.
 func (r *Reading) Validate(now time.Time, lim Limits) error {
 	if !validType(r.Type) {
@@ -283,7 +270,7 @@ func (r *Reading) Validate(now time.Time, lim Limits) error {
 		}
 		return fmt.Errorf("field type: %q is not one of %s", r.Type, strings.Join(readingTypes, ", "))
 	}
-	if !validSensor(r.Sensor) {
+	if !popkit.ValidLabel(r.Sensor, 64) {
 		return errors.New("field sensor: required, 1 to 64 of letters, digits and . _ : -")
 	}
 	if r.TS.IsZero() {

@@ -37,21 +37,6 @@ func logger(ctx context.Context) *slog.Logger {
 	return slog.New(slog.DiscardHandler)
 }
 
-// validRequestID reports whether an incoming X-Request-Id is safe to echo
-// and log: 1 to 128 letters, digits and . _ : -.
-func validRequestID(s string) bool {
-	if len(s) == 0 || len(s) > 128 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == ':' || c == '-') {
-			return false
-		}
-	}
-	return true
-}
-
 // recorder remembers the status and size of a response.
 type recorder struct {
 	http.ResponseWriter
@@ -97,7 +82,7 @@ func (s *Server) serve(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		id := r.Header.Get("X-Request-Id")
-		if !validRequestID(id) {
+		if !popkit.ValidLabel(id, 128) {
 			id = popkit.NewID()
 		}
 		w.Header().Set("X-Request-Id", id)
