@@ -17,6 +17,7 @@ import (
 // Uplink record kinds.
 const (
 	RecordRollup = "rollup" // one minute of one metric of one sensor
+	RecordSale   = "sale"   // one sale rung up at the agent's offline till
 )
 
 // Rollup kinds: what a per-minute aggregate measures.
@@ -77,6 +78,23 @@ type UplinkRecord struct {
 	Seq    int64   `json:"seq"`
 	Kind   string  `json:"kind"` // RecordRollup; later kinds add fields
 	Rollup *Rollup `json:"rollup,omitempty"`
+	Sale   *Sale   `json:"sale,omitempty"`
+}
+
+// Sale is one sale rung up at an edge agent's till (the offline POS), as it
+// travels in the uplink. The agent never drops a sale: it sits in the
+// outbox's sale class until the server acknowledges it. On the server a
+// sale becomes a pos order, idempotent by ID (a UUIDv7 made by the till), at
+// its original OccurredAt; its stock is subtracted in occurred_at order (see
+// ReconcileService) and never rejected for want of stock: the goods have
+// already left the shop.
+type Sale struct {
+	ID         string      `json:"id"`
+	EventID    string      `json:"event_id"`
+	Till       string      `json:"till"` // the till's label on the agent, e.g. "till-1"
+	Lines      []OrderLine `json:"lines"` // SKU, quantity and the till's unit price; unit cost is set by the server
+	Payment    Payment     `json:"payment"`
+	OccurredAt time.Time   `json:"occurred_at"` // the till's clock when the sale was completed
 }
 
 // AgentReport is the agent's view of itself, sent with every batch and

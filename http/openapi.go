@@ -23,7 +23,7 @@ var openapiBase []byte
 // openapiParts hold further hand-written components, one file per area, so
 // that areas do not edit one shared file; they are merged into the base.
 //
-//go:embed openapi_discovery.json openapi_orders.json
+//go:embed openapi_*.json
 var openapiParts embed.FS
 
 type obj = map[string]any

@@ -2,6 +2,7 @@ package http
 
 import (
 	"net/http"
+	"slices"
 
 	"github.com/popkit/popkit"
 )
@@ -52,8 +53,12 @@ const (
 	deviceDevices = "Device tokens see and change only devices of their own event: the list is limited to it, and another event's device is 403."
 )
 
-// routeTable lists every route of the server.
-var routeTable = []route{
+// routeTable lists every route of the server: the core routes below and
+// one list per area, each in its area's file.
+var routeTable = slices.Concat(coreRoutes)
+
+// coreRoutes are the foundation's, discovery's and orders' routes.
+var coreRoutes = []route{
 	{method: "GET", path: "/healthz", handler: plain((*Server).healthz),
 		doc: opDoc{id: "healthz", summary: "Report that the process is up.", out: "Health", status: 200}},
 	{method: "GET", path: "/readyz", handler: plain((*Server).readyz),

@@ -29,6 +29,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/riverqueue/river"
 )
 
 // Dialects returned by DB.Dialect.
@@ -66,6 +67,11 @@ type DB struct {
 	created     atomic.Int64 // events created by this process
 	nextAnalyze atomic.Int64 // created count that triggers the next ANALYZE
 	analyzing   atomic.Bool
+
+	// River insert-only client for durable jobs (jobs.go), made on first use.
+	riverOnce sync.Once
+	river     *river.Client[*sql.Tx]
+	riverErr  error
 }
 
 // newDB returns a DB over the given pools.

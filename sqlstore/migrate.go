@@ -77,7 +77,8 @@ func (db *DB) Migrate(ctx context.Context) ([]string, error) {
 			applied = append(applied, m.name)
 		}
 	}
-	return applied, nil
+	river, err := db.migrateRiver(ctx)
+	return append(applied, river...), err
 }
 
 // migrate applies m unless it was applied before, and reports whether it
