@@ -91,7 +91,7 @@ type UplinkRecord struct {
 type Sale struct {
 	ID         string      `json:"id"`
 	EventID    string      `json:"event_id"`
-	Till       string      `json:"till"` // the till's label on the agent, e.g. "till-1"
+	Till       string      `json:"till"`  // the till's label on the agent, e.g. "till-1"
 	Lines      []OrderLine `json:"lines"` // SKU, quantity and the till's unit price; unit cost is set by the server
 	Payment    Payment     `json:"payment"`
 	OccurredAt time.Time   `json:"occurred_at"` // the till's clock when the sale was completed
