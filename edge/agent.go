@@ -32,6 +32,7 @@ type Agent struct {
 	metrics  *metrics
 	uplink   *Uplink
 	otlp     *otlpPusher
+	pos      *pos
 	mqtt     *mqttInput
 	listener net.Listener
 	server   *http.Server
@@ -77,6 +78,11 @@ func (a *Agent) Open(ctx context.Context) error {
 	if c.OTLP.URL != "" {
 		a.otlp = &otlpPusher{URL: c.OTLP.URL, DeviceID: c.DeviceID, Logger: a.Logger, metrics: a.metrics, ch: make(chan []popkit.Rollup, 64)}
 	}
+	if a.pos, err = openPOS(ctx, a); err != nil {
+		ob.Close()
+		lock.Close()
+		return err
+	}
 	ln, err := net.Listen("tcp", c.Listen)
 	if err != nil {
 		ob.Close()
@@ -84,7 +90,10 @@ func (a *Agent) Open(ctx context.Context) error {
 		return fmt.Errorf("listen: %w", err)
 	}
 	a.listener = ln
-	a.server = &http.Server{Handler: a.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, WriteTimeout: time.Minute,
+	mux := http.NewServeMux()
+	a.pos.mount(mux)
+	mux.Handle("/", a.Handler())
+	a.server = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, WriteTimeout: time.Minute,
 		ErrorLog: slog.NewLogLogger(a.Logger.Handler(), slog.LevelWarn)}
 	if c.MQTT.Broker != "" {
 		a.mqtt = &mqttInput{agent: a}
@@ -107,8 +116,9 @@ func (a *Agent) Run(ctx context.Context) error {
 	defer cancel()
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- a.server.Serve(a.listener) }()
-	a.wg.Add(2)
+	a.wg.Add(3)
 	go func() { defer a.wg.Done(); a.uplink.Run(ctx) }()
+	go func() { defer a.wg.Done(); a.pos.runRefresh(ctx) }()
 	go func() { defer a.wg.Done(); a.housekeep(ctx) }()
 	if a.otlp != nil {
 		a.wg.Add(1)

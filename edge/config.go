@@ -38,6 +38,7 @@ type Config struct {
 	RetryMax      time.Duration `yaml:"retry_max"`      // longest uplink backoff
 	MQTT          MQTTConfig    `yaml:"mqtt"`
 	OTLP          OTLPConfig    `yaml:"otlp"`
+	POS           POSConfig     `yaml:"pos"`
 }
 
 // MQTTConfig configures the MQTT input; it is off without a broker.
@@ -67,6 +68,7 @@ func DefaultConfig() Config {
 		MaxBodyBytes:  8 << 20,
 		RetryMin:      200 * time.Millisecond,
 		RetryMax:      30 * time.Second,
+		POS:           DefaultPOSConfig(),
 	}
 }
 
@@ -166,6 +168,11 @@ var ConfigKeys = []ConfigKey{
 	}},
 	{"mqtt.client_id", "POPKIT_EDGE_MQTT_CLIENT_ID", "mqtt-client-id", "MQTT client id of the persistent session", str(func(c *Config) *string { return &c.MQTT.ClientID })},
 	{"otlp.url", "POPKIT_EDGE_OTLP_URL", "otlp-url", "OTLP/HTTP JSON metrics endpoint for rollups", str(func(c *Config) *string { return &c.OTLP.URL })},
+	{"pos.till", "POPKIT_EDGE_POS_TILL", "pos-till", "label of the POS till on receipts and sales", str(func(c *Config) *string { return &c.POS.Till })},
+	{"pos.currency", "POPKIT_EDGE_POS_CURRENCY", "pos-currency", "ISO 4217 currency the POS page shows prices in", str(func(c *Config) *string { return &c.POS.Currency })},
+	{"pos.refresh", "POPKIT_EDGE_POS_REFRESH", "pos-refresh", "how often the POS refetches the assortment while online", dur(func(c *Config) *time.Duration { return &c.POS.Refresh })},
+	{"pos.card_offline_max_tx", "POPKIT_EDGE_POS_CARD_OFFLINE_MAX_TX", "pos-card-offline-max-tx", "largest offline card payment in minor units (0: offline cards refused)", i64(func(c *Config) *int64 { return &c.POS.CardOfflineMaxTx })},
+	{"pos.card_offline_max_total", "POPKIT_EDGE_POS_CARD_OFFLINE_MAX_TOTAL", "pos-card-offline-max-total", "largest total of unsynced offline card payments on this device in minor units", i64(func(c *Config) *int64 { return &c.POS.CardOfflineMaxTotal })},
 }
 
 // Validate reports every problem of the configuration at once.
@@ -199,5 +206,6 @@ func (c *Config) Validate() error {
 		u, err := url.Parse(c.OTLP.URL)
 		v.Check(err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "", "otlp.url", "must be an http or https URL")
 	}
+	c.POS.validate(&v)
 	return v.Err()
 }

@@ -53,6 +53,37 @@
 // (k_anonymity, 5) are sent as 0 with Suppressed set. Raw readings are
 // kept for retention (7 days) and then deleted.
 //
+// # Offline POS
+//
+// GET /pos serves the till page (embedded HTML, CSS and JS; no external
+// assets, large touch targets for a phone or tablet); its JSON API is GET
+// /pos/api/items (assortment with local stock, unsynced totals, caps),
+// POST /pos/api/sales (ring up a sale), GET /pos/api/sales[/{id}]
+// (receipts with their sync state) and POST /pos/api/refresh. The agent
+// fetches the event's assortment with its device token at start and every
+// pos.refresh while online and caches it in the outbox file, so the till
+// keeps selling offline and across restarts. Local stock is the server's
+// available stock at the last fetch minus local sales the server had not
+// acknowledged when that fetch started.
+//
+// A sale is checked (SKUs in the cached assortment with a known price,
+// quantity > 0, amount == total), given a UUIDv7 (or the till's own id,
+// which makes a retry return the stored receipt), and stored as a
+// popkit.RecordSale uplink record of class sale together with its receipt
+// and stock decrement in one fsync'd transaction; the till is answered
+// only after it. A full outbox refuses the sale (507) with stock unchanged.
+// A sale that takes local stock below zero is refused (409, with the
+// shortfalls) until the cashier confirms it with allow_oversell: the goods
+// are in the customer's hands, the server accepts the sale and opens an
+// oversell exception. Payment methods: cash; external (a card terminal,
+// with its reference); card_offline (a card taken while the terminal
+// cannot reach its bank), capped per payment (pos.card_offline_max_tx) and
+// in total over the device's unacknowledged offline card payments
+// (pos.card_offline_max_total): over a cap the sale is refused with a 422
+// naming it, and the total falls as the server acknowledges sales. The
+// till takes no "card" payments: popkit does not process cards, so a card
+// paid online is an external payment with the terminal's reference.
+//
 // # Size limit
 //
 // max_bytes bounds raw readings plus waiting uplink records. Past it the
