@@ -118,6 +118,42 @@ type Order struct {
 	// Transitions is the order's history, oldest first; FindOrderByID fills
 	// it, lists leave it empty.
 	Transitions []OrderTransition `json:"transitions,omitempty"`
+	// Delivery says where a same_day or next_day order goes; nil for pos.
+	Delivery *Delivery `json:"delivery,omitempty"`
+	// FulfilmentOrders summarises the nodes that make a same-day order.
+	FulfilmentOrders []FulfilmentSummary `json:"fulfilment_orders,omitempty"`
+	// RoutingReasons says why an order asked for same_day became next_day.
+	RoutingReasons []RoutingReason `json:"routing_reasons,omitempty"`
+}
+
+// Delivery modes.
+const (
+	DeliveryToAddress = "delivery" // delivered to Lat/Lon
+	DeliveryPickup    = "pickup"   // collected at PickupNodeID
+)
+
+// Delivery is where a same_day or next_day order goes: delivered to a
+// point, or picked up at a fulfilment node.
+type Delivery struct {
+	Mode         string  `json:"mode"`
+	Lat          float64 `json:"lat,omitempty"`
+	Lon          float64 `json:"lon,omitempty"`
+	PickupNodeID string  `json:"pickup_node_id,omitempty"`
+}
+
+// FulfilmentSummary is one fulfilment order of an order, in short.
+type FulfilmentSummary struct {
+	ID       string `json:"id"`
+	NodeID   string `json:"node_id"`
+	Status   string `json:"status"`
+	BundleID string `json:"bundle_id,omitempty"`
+}
+
+// RoutingReason says why one node could not make an order same-day.
+type RoutingReason struct {
+	NodeID string `json:"node_id,omitempty"`
+	Rule   string `json:"rule"`
+	Reason string `json:"reason"`
 }
 
 // OrderTransition is one stored status change of an order.
@@ -171,6 +207,21 @@ func (o *Order) Validate(now time.Time) error {
 	v.Check(len(p.ExternalRef) <= maxExternalRef, "payment.external_ref", "must be at most %d characters", maxExternalRef)
 	v.Check(p.Method != PaymentExternal || strings.TrimSpace(p.ExternalRef) != "", "payment.external_ref", "is required for an external payment")
 	v.Check(o.OccurredAt.IsZero() || !o.OccurredAt.After(now.Add(maxOrderInFuture)), "occurred_at", "must not be in the future")
+	switch d := o.Delivery; {
+	case o.Channel == ChannelPOS:
+		v.Check(d == nil, "delivery", "is not used by pos orders")
+	case d == nil:
+		v.Check(!slices.Contains(Channels, o.Channel), "delivery", "is required for same_day and next_day orders")
+	case d.Mode == DeliveryToAddress:
+		v.Check(d.Lat >= -90 && d.Lat <= 90, "delivery.lat", "must be between -90 and 90")
+		v.Check(d.Lon >= -180 && d.Lon <= 180, "delivery.lon", "must be between -180 and 180")
+		v.Check(d.PickupNodeID == "", "delivery.pickup_node_id", "is used only for pickup")
+	case d.Mode == DeliveryPickup:
+		v.Check(ValidID(d.PickupNodeID), "delivery.pickup_node_id", "must be a node id")
+		v.Check(d.Lat == 0 && d.Lon == 0, "delivery.lat", "is used only for delivery")
+	default:
+		v.Add("delivery.mode", "must be delivery or pickup")
+	}
 	return v.Err()
 }
 
@@ -178,7 +229,14 @@ func (o *Order) Validate(now time.Time) error {
 // order as stored: same event, channel, lines and payment. A client id that
 // is reused for another order is a conflict, not a retry.
 func (o *Order) SameRequest(stored *Order) bool {
-	if o.EventID != stored.EventID || o.Channel != stored.Channel || o.Payment != stored.Payment || len(o.Lines) != len(stored.Lines) {
+	if o.EventID != stored.EventID || o.Payment != stored.Payment || len(o.Lines) != len(stored.Lines) {
+		return false
+	}
+	// A same-day order may have been stored as next_day by routing.
+	if o.Channel != stored.Channel && (o.Channel != ChannelSameDay || stored.Channel != ChannelNextDay) {
+		return false
+	}
+	if (o.Delivery == nil) != (stored.Delivery == nil) || o.Delivery != nil && *o.Delivery != *stored.Delivery {
 		return false
 	}
 	for i, l := range o.Lines {
@@ -216,8 +274,11 @@ type OrderService interface {
 	// and reports existed, changing nothing. Returns EINVALID (fields named
 	// lines[i].sku_id for a SKU not in the assortment, lines[i].unit_price_minor
 	// for a price that disagrees with it), EUNPROCESSABLE when the event
-	// does not exist, ECONFLICT "insufficient stock" naming the line, or
-	// when the ID is taken by a different order.
+	// (or the delivery's pick-up node) does not exist, ECONFLICT
+	// "insufficient stock" naming the line, or when the ID is taken by a
+	// different order. A same_day order is routed to fulfilment nodes in
+	// the same transaction and reserves their stock; when no node can make
+	// it, it is stored as next_day with RoutingReasons.
 	CreateOrder(ctx context.Context, o *Order) (existed bool, err error)
 	// FindOrderByID returns an order with its transitions. Returns ENOTFOUND.
 	FindOrderByID(ctx context.Context, id string) (*Order, error)

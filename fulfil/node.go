@@ -126,7 +126,7 @@ func (n *Node) Validate() error {
 	v.Check(n.ServiceRadiusKm >= 0 && n.ServiceRadiusKm <= 500 && !math.IsNaN(n.ServiceRadiusKm), "service_radius_km", "must be between 0 and 500")
 	if n.TimeZone == "" || n.TimeZone == "Local" {
 		v.Add("time_zone", "must be an IANA time zone such as Europe/Berlin")
-	} else if _, err := time.LoadLocation(n.TimeZone); err != nil {
+	} else if _, err := LoadLocation(n.TimeZone); err != nil {
 		v.Add("time_zone", "unknown time zone %q", n.TimeZone)
 	}
 	for i, o := range n.OpeningHours {

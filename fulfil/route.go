@@ -94,7 +94,7 @@ func NewRouter(nodes []Node, rules []Rule) (*Router, error) {
 			return nil, popkit.InvalidField("id", "duplicate node id %s", n.ID)
 		}
 		rt.byID[n.ID] = i
-		loc, err := time.LoadLocation(n.TimeZone)
+		loc, err := LoadLocation(n.TimeZone)
 		if err != nil {
 			return nil, fmt.Errorf("node %s time zone: %w", n.ID, err)
 		}

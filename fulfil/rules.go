@@ -83,7 +83,7 @@ type Candidate struct {
 // NewCandidate builds the candidate of node n for request r. It fails only
 // when the node's time zone is unknown.
 func NewCandidate(n *Node, r *Request) (Candidate, error) {
-	loc, err := time.LoadLocation(n.TimeZone)
+	loc, err := LoadLocation(n.TimeZone)
 	if err != nil {
 		return Candidate{}, fmt.Errorf("node %s time zone: %w", n.ID, err)
 	}
@@ -174,6 +174,26 @@ func (ColdChain) Check(c *Candidate) string {
 		return ""
 	}
 	return "no cold chain for perishable lines"
+}
+
+// ColdChainIntact refuses, for an order with perishable lines, a node
+// whose cold chain has an excursion that is not yet resolved: its
+// perishable stock may be spoilt and its perishable orders are on hold.
+// Broken lists those nodes by id; the store fills it in the order's
+// transaction.
+type ColdChainIntact struct {
+	Broken map[string]bool
+}
+
+// Name implements Rule.
+func (ColdChainIntact) Name() string { return "cold_chain_intact" }
+
+// Check implements Rule.
+func (r ColdChainIntact) Check(c *Candidate) string {
+	if !r.Broken[c.Node.ID] || !c.Request.perishable() {
+		return ""
+	}
+	return "a cold-chain excursion at the node is not resolved"
 }
 
 // CanFulfil refuses a node that can supply none of the order's lines

@@ -140,6 +140,34 @@ func TestColdChain(t *testing.T) {
 	}
 }
 
+func TestColdChainIntact(t *testing.T) {
+	t.Parallel()
+	at := mustTime(t, "2026-06-01T09:00:00Z")
+	broken, fine := berlinNode(1), berlinNode(2)
+	broken.ColdChain, fine.ColdChain = true, true
+	rule := ColdChainIntact{Broken: map[string]bool{broken.ID: true}}
+	fresh := line(1, 1)
+	fresh.Perishable = true
+	tests := []struct {
+		name   string
+		node   Node
+		lines  []Line
+		refuse bool
+	}{
+		{"perishable order, node with an excursion", broken, []Line{line(2, 1), fresh}, true},
+		{"ambient order, node with an excursion", broken, []Line{line(2, 1)}, false},
+		{"perishable order, intact node", fine, []Line{fresh}, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := checkRule(t, rule, tc.node, request(at, tc.lines...))
+			if (got != "") != tc.refuse {
+				t.Errorf("reason = %q, want refusal %v", got, tc.refuse)
+			}
+		})
+	}
+}
+
 func TestCanFulfil(t *testing.T) {
 	t.Parallel()
 	at := mustTime(t, "2026-06-01T09:00:00Z")

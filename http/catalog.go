@@ -29,8 +29,32 @@ func (s *Server) listSKUs() http.HandlerFunc {
 	}, s.SKUs.FindSKUs)
 }
 
+// getSKU reads a SKU. A device token (an edge agent's till) may read the
+// SKUs of its own event's assortment, for their names and list prices;
+// any other SKU is 404 to it.
 func (s *Server) getSKU() http.HandlerFunc {
 	return handleGet(s, "sku", s.SKUs.FindSKUByID, skuVisible)
+}
+
+// getSKUForToken wraps getSKU with the device scope check.
+func (s *Server) getSKUForToken() http.HandlerFunc {
+	get := s.getSKU()
+	return func(w http.ResponseWriter, r *http.Request) {
+		if t := token(r); t != nil && t.Role == popkit.RoleDevice {
+			id, err := pathID(r, "id", "sku")
+			if err == nil {
+				_, err = s.Assortment.FindAssortmentItem(r.Context(), t.EventID, id)
+			}
+			if popkit.ErrorCode(err) == popkit.ENOTFOUND {
+				err = popkit.Errorf(popkit.ENOTFOUND, "sku not found")
+			}
+			if err != nil {
+				s.writeError(w, r, err)
+				return
+			}
+		}
+		get(w, r)
+	}
 }
 
 func (s *Server) createSKU() http.HandlerFunc {

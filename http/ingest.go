@@ -179,7 +179,7 @@ func decodeIngest(body []byte) (*popkit.IngestRequest, error) {
 		switch {
 		case envErr != nil:
 			rec.DecodeError = recordError(envErr)
-		case env.Kind == popkit.RecordRollup:
+		case env.Kind == popkit.RecordRollup, env.Kind == popkit.RecordSale:
 			rec.DecodeError = recordError(strictErr)
 		}
 	}

@@ -51,7 +51,11 @@ var loadSpec = sync.OnceValues(func() (*spec, error) {
 		popkit.BillingService
 		popkit.FunnelService
 		popkit.SecretService
+		popkit.ReconcileService
+		popkit.ColdChainService
 	}
+	srv.Reconcile = svc
+	srv.ColdChain = svc
 	srv.Program, srv.Cities, srv.Venues, srv.Brands, srv.Events = svc, svc, svc, svc, svc
 	srv.SKUs, srv.Assortment, srv.Devices, srv.Tokens, srv.Idempotency = svc, svc, svc, svc, svc
 	srv.Telemetry = svc
@@ -292,6 +296,10 @@ func TestOpenAPIScenario(t *testing.T) {
 	}
 	discoveryScenario(t, e, w)
 	ordersScenario(t, e, w)
+	webhooksScenario(t, e)
+	coldChainScenario(t, e, w)
+	reconcileScenario(t, e, w)
+	fulfilScenario(t, e, w)
 	// Revoke a real token last: it is the one DELETE that succeeds.
 	tokens := decodeAs[listBody[popkit.Token]](t, e.do("GET", "/api/v1/tokens?role=curator", e.admin, nil).want(t, 200))
 	e.do("DELETE", "/api/v1/tokens/"+tokens.Items[0].ID, e.admin, nil).want(t, 204)

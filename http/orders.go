@@ -24,6 +24,7 @@ type orderInput struct {
 	Lines      []orderLineInput `json:"lines"`
 	Payment    paymentInput     `json:"payment"`
 	OccurredAt *time.Time       `json:"occurred_at"`
+	Delivery   *popkit.Delivery `json:"delivery"`
 }
 
 // orderLineInput is one line of an orderInput; the store sets the unit
@@ -43,7 +44,7 @@ type paymentInput struct {
 
 // order returns the order the input asks for.
 func (in *orderInput) order() *popkit.Order {
-	o := &popkit.Order{ID: in.ID, EventID: in.EventID, Channel: in.Channel,
+	o := &popkit.Order{ID: in.ID, EventID: in.EventID, Channel: in.Channel, Delivery: in.Delivery,
 		Payment: popkit.Payment{Method: in.Payment.Method, AmountMinor: in.Payment.AmountMinor, ExternalRef: in.Payment.ExternalRef}}
 	if in.OccurredAt != nil {
 		o.OccurredAt = *in.OccurredAt

@@ -25,6 +25,7 @@ var (
 	rolesAny         = popkit.Roles
 	rolesAdmin       = []popkit.Role{popkit.RoleAdmin}
 	rolesCatalogRead = []popkit.Role{popkit.RoleAdmin, popkit.RoleCurator, popkit.RoleFulfiller, popkit.RoleBrand}
+	rolesSKURead     = []popkit.Role{popkit.RoleAdmin, popkit.RoleCurator, popkit.RoleFulfiller, popkit.RoleBrand, popkit.RoleDevice}
 	rolesEventRead   = []popkit.Role{popkit.RoleAdmin, popkit.RoleCurator, popkit.RoleFulfiller, popkit.RoleBrand, popkit.RoleDevice}
 	rolesBrandWrite  = []popkit.Role{popkit.RoleAdmin, popkit.RoleBrand}
 	rolesDevice      = []popkit.Role{popkit.RoleAdmin, popkit.RoleDevice}

@@ -89,7 +89,8 @@ func TestRoles(t *testing.T) {
 		{"device cannot patch other device", w.device, "PATCH", "/api/v1/devices/" + w.dev2.ID, map[string]any{"name": "x"}, 403, nil},
 		{"device cannot create devices", w.device, "POST", "/api/v1/devices", map[string]any{"event_id": w.e1.ID, "name": "x"}, 403, nil},
 		{"device cannot read cities", w.device, "GET", "/api/v1/cities", nil, 403, nil},
-		{"device cannot read skus", w.device, "GET", "/api/v1/skus/" + w.skuA.ID, nil, 403, nil},
+		{"device reads a sku of its assortment", w.device, "GET", "/api/v1/skus/" + w.skuA.ID, nil, 200, nil},
+		{"device cannot list skus", w.device, "GET", "/api/v1/skus", nil, 403, nil},
 		{"device cannot read venues", w.device, "GET", "/api/v1/venues", nil, 403, nil},
 	}
 	for _, tt := range tests {
@@ -138,4 +139,19 @@ func TestBrandCreatesOwnSKU(t *testing.T) {
 	if !p.hasField("brand_id") {
 		t.Errorf("problem %+v does not name brand_id", p)
 	}
+}
+
+// TestDeviceReadsOnlyItsAssortmentSKUs: an edge agent's till reads the names
+// and list prices of its event's SKUs, and no other SKU.
+func TestDeviceReadsOnlyItsAssortmentSKUs(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	w := newWorld(e)
+	other := create[popkit.SKU](e, "/api/v1/skus", "", skuBody(w.brandA.ID, "A-2"))
+	e.do("GET", "/api/v1/skus/"+w.skuB.ID, w.device, nil).want(t, http.StatusOK)
+	e.do("GET", "/api/v1/skus/"+other.ID, w.device, nil).want(t, http.StatusNotFound)
+	e.do("GET", "/api/v1/skus/"+popkit.NewID(), w.device, nil).want(t, http.StatusNotFound)
+	// Once in the event's assortment, the SKU is readable.
+	e.do("PUT", "/api/v1/events/"+w.e1.ID+"/assortment/"+other.ID, e.admin, map[string]any{"stock": 1}).want(t, http.StatusOK)
+	e.do("GET", "/api/v1/skus/"+other.ID, w.device, nil).want(t, http.StatusOK)
 }

@@ -55,7 +55,7 @@ const (
 
 // routeTable lists every route of the server: the core routes below and
 // one list per area, each in its area's file.
-var routeTable = slices.Concat(coreRoutes)
+var routeTable = slices.Concat(coreRoutes, webhookRoutes, fulfilRoutes, coldChainRoutes, reconcileRoutes)
 
 // coreRoutes are the foundation's, discovery's and orders' routes.
 var coreRoutes = []route{
@@ -113,8 +113,8 @@ var coreRoutes = []route{
 		doc: opDoc{id: "listSKUs", summary: "List SKUs.", note: brandSKUs + " A brand_id filter naming another brand is 403.", query: append([]string{"brand_id"}, page...), out: "SKU", list: true, status: 200}},
 	{method: "POST", path: "/api/v1/skus", roles: rolesBrandWrite, idem: idemOptional, handler: (*Server).createSKU,
 		doc: opDoc{id: "createSKU", summary: "Create a SKU; brand tokens may leave brand_id out.", note: brandSKUs, in: "SKUInput", out: "SKU", status: 201, errs: []int{409, 422}}},
-	{method: "GET", path: "/api/v1/skus/{id}", roles: rolesCatalogRead, handler: (*Server).getSKU,
-		doc: opDoc{id: "getSKU", summary: "Read a SKU.", note: brandSKUs, out: "SKU", status: 200}},
+	{method: "GET", path: "/api/v1/skus/{id}", roles: rolesSKURead, handler: (*Server).getSKUForToken,
+		doc: opDoc{id: "getSKU", summary: "Read a SKU.", note: brandSKUs + " Device tokens (an edge agent's till) may read only the SKUs of their own event's assortment (404 otherwise).", out: "SKU", status: 200}},
 	{method: "PATCH", path: "/api/v1/skus/{id}", roles: rolesBrandWrite, handler: (*Server).patchSKU,
 		doc: opDoc{id: "patchSKU", summary: "Change a SKU.", note: brandSKUs, in: "SKUPatch", out: "SKU", status: 200, errs: []int{409}}},
 

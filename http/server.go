@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/popkit/popkit"
+	"github.com/popkit/popkit/fulfil"
 )
 
 // Store is every service the API serves; sqlstore.DB is one.
@@ -41,6 +42,10 @@ type Store interface {
 	popkit.BillingService
 	popkit.FunnelService
 	popkit.SecretService
+	popkit.WebhookService
+	fulfil.Service
+	popkit.ColdChainService
+	popkit.ReconcileService
 }
 
 // NewServer returns a Server whose services all come from st. Callers
@@ -50,6 +55,7 @@ func NewServer(st Store) *Server {
 		Program: st, Cities: st, Venues: st, Brands: st, Events: st, SKUs: st,
 		Assortment: st, Devices: st, Tokens: st, Idempotency: st, Telemetry: st, Orders: st,
 		Listings: st, Tiers: st, Members: st, Billing: st, Funnel: st, Secrets: st,
+		Webhooks: st, Fulfilment: st, ColdChain: st, Reconcile: st,
 	}
 }
 
@@ -68,6 +74,9 @@ type Server struct {
 	Idempotency popkit.IdempotencyService
 	Telemetry   popkit.TelemetryService
 	Orders      popkit.OrderService
+	// Reconcile applies offline sales and stock counts and keeps the
+	// exceptions they raise.
+	Reconcile popkit.ReconcileService
 
 	// Discovery: listings and curation, memberships, the billing webhook
 	// and the funnel.
@@ -79,6 +88,12 @@ type Server struct {
 	// Secrets holds the member-link secret, and the billing webhook secret
 	// unless BillingSecret is set.
 	Secrets popkit.SecretService
+	// Webhooks holds partner nodes' endpoints and the delivery log.
+	Webhooks popkit.WebhookService
+	// Fulfilment holds nodes, their stock, fulfilment orders and bundles.
+	Fulfilment fulfil.Service
+	// ColdChain holds sensor bindings and cold-chain excursions.
+	ColdChain popkit.ColdChainService
 	// BillingSecret verifies billing webhooks (the payment provider's
 	// signing secret); empty means the one stored in Secrets.
 	BillingSecret []byte
@@ -120,7 +135,8 @@ func (s *Server) build() {
 		"Events": s.Events, "SKUs": s.SKUs, "Assortment": s.Assortment, "Devices": s.Devices,
 		"Tokens": s.Tokens, "Idempotency": s.Idempotency, "Telemetry": s.Telemetry,
 		"Listings": s.Listings, "Tiers": s.Tiers, "Members": s.Members, "Billing": s.Billing,
-		"Funnel": s.Funnel, "Secrets": s.Secrets,
+		"Funnel": s.Funnel, "Secrets": s.Secrets, "ColdChain": s.ColdChain,
+		"Reconcile": s.Reconcile,
 	} {
 		if svc == nil {
 			panic(fmt.Sprintf("http: Server.%s is nil", name))

@@ -100,7 +100,7 @@ func TestIngestHTTP(t *testing.T) {
 	// A record of an unknown kind with fields of its own, and a rollup of
 	// the wrong type: both kept and acked.
 	odd := []byte(`{"device_id":"` + w.dev1.ID + `","stream":"` + stream + `","sent_at":"2026-05-01T10:00:00Z","report":{"version":"x","backlog_count":0,"backlog_bytes":0},
-		"records":[{"seq":5001,"kind":"sale","sale":{"total_minor":1200}},{"seq":5003,"kind":"rollup","rollup":{"event_id":"` + w.e1.ID + `","in":"many"}}]}`)
+		"records":[{"seq":5001,"kind":"coupon","coupon":{"total_minor":1200}},{"seq":5003,"kind":"rollup","rollup":{"event_id":"` + w.e1.ID + `","in":"many"}}]}`)
 	saved := e.check
 	e.check = nil // the document describes rollup field types; the server keeps a mistyped record as rejected
 	res = decodeAs[popkit.IngestResult](t, e.ingest(w.device, odd, true).want(t, 200))

@@ -80,6 +80,9 @@ func (db *DB) Ingest(ctx context.Context, eventID string, req *popkit.IngestRequ
 			continue
 		}
 		status, reason := r.Status(dev.EventID)
+		if r.Kind == popkit.RecordSale && r.DecodeError == "" {
+			status, reason = popkit.SaleRecordStatus(&r.UplinkRecord, dev.EventID)
+		}
 		rows = append(rows, ingestRow{rec: r, status: status, reason: reason})
 		maxSeq = max(maxSeq, r.Seq)
 	}
@@ -95,9 +98,17 @@ func (db *DB) Ingest(ctx context.Context, eventID string, req *popkit.IngestRequ
 			rollups = append(rollups, row.rec)
 		}
 	}
+	// Sales are applied in this transaction, so that storing the record
+	// and applying its sale commit together (reconcile_ingest.go).
+	if err := applySaleRecords(ctx, tx, dev.ID, req.Stream, fresh, counts); err != nil {
+		return nil, err
+	}
 	res.Stored = len(fresh)
 	res.Duplicates += len(rows) - len(fresh)
 	if err := upsertRollups(ctx, tx, dev.ID, req.Stream, rollups); err != nil {
+		return nil, err
+	}
+	if err := detectExcursions(ctx, tx, dev, rollups); err != nil {
 		return nil, err
 	}
 	if ack, err = advanceAck(ctx, tx, dev.ID, req.Stream, ack); err != nil {

@@ -91,6 +91,10 @@ func (db *DB) migrateRiverStep(ctx context.Context, m *rivermigrate.Migrator[*sq
 			return 0, fmt.Errorf("lock: %w", err)
 		}
 	}
+	// MigrateTx is deprecated because some River versions cannot share a
+	// transaction; applying exactly one version per transaction avoids
+	// that, and a transaction is what holds the advisory lock.
+	//lint:ignore SA1019 one version per transaction, see above
 	res, err := m.MigrateTx(ctx, tx.Tx, rivermigrate.DirectionUp, &rivermigrate.MigrateOpts{MaxSteps: 1})
 	if err != nil {
 		return 0, err

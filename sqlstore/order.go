@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -23,6 +24,10 @@ var _ popkit.OrderService = (*DB)(nil)
 // PostgreSQL the UPDATE takes the row lock and re-evaluates its WHERE on the
 // committed row. Lines are reserved in SKU id order so that two orders never
 // lock the same rows in opposite orders (no deadlock).
+//
+// A same-day order (one with a delivery that routing gives to nodes) holds
+// node stock instead: see fulfil_route.go. pos and next_day orders hold
+// event stock as above.
 
 // CreateOrder stores a confirmed order and reserves its stock in one
 // transaction. See popkit.OrderService.
@@ -54,14 +59,24 @@ func (db *DB) CreateOrder(ctx context.Context, o *popkit.Order) (bool, error) {
 		occurred = tx.now
 	}
 	occurred = occurred.UTC().Truncate(time.Microsecond)
-	n, err := tx.execN(ctx, `INSERT INTO orders (`+orderCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
-		o.ID, o.EventID, string(o.Channel), string(popkit.OrderConfirmed), string(o.Payment.Method), o.Payment.AmountMinor, o.Payment.ExternalRef,
-		o.TotalMinor, o.CostMinor, tx.timeArg(occurred), tx.timeArg(tx.now), tx.timeArg(tx.now))
+	// Same-day orders are routed to nodes first (fulfil_route.go); pos
+	// orders skip all of it.
+	var rt *routing
+	asked := o.Channel
+	if o.Delivery != nil {
+		if rt, err = routeOrder(ctx, tx, o); err != nil {
+			return false, err
+		}
+	}
+	n, err := tx.execN(ctx, `INSERT INTO orders (`+orderCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
+		append([]any{o.ID, o.EventID, string(o.Channel), string(popkit.OrderConfirmed), string(o.Payment.Method), o.Payment.AmountMinor, o.Payment.ExternalRef,
+			o.TotalMinor, o.CostMinor, tx.timeArg(occurred), tx.timeArg(tx.now), tx.timeArg(tx.now)}, deliveryArgs(o)...)...)
 	if err != nil {
 		return false, wrap("insert order", err)
 	}
 	if n == 0 {
 		// The client's id is taken: a retry of the same order, or a misuse.
+		o.Channel = asked
 		stored, err := findOrder(ctx, tx, o.ID, true)
 		if err != nil {
 			return false, err
@@ -86,7 +101,12 @@ func (db *DB) CreateOrder(ctx context.Context, o *popkit.Order) (bool, error) {
 	if _, err := tx.exec(ctx, q.String(), args...); err != nil {
 		return false, wrap("insert order lines", err)
 	}
-	if err := reserve(ctx, tx, o); err != nil {
+	if o.Channel == popkit.ChannelSameDay {
+		// Same-day orders take their stock from the nodes that make them.
+		if err := createFulfilment(ctx, tx, o, rt); err != nil {
+			return false, err
+		}
+	} else if err := reserve(ctx, tx, o); err != nil {
 		return false, err
 	}
 	if err := tx.commit(); err != nil {
@@ -236,32 +256,10 @@ func (db *DB) TransitionOrder(ctx context.Context, id string, to popkit.OrderSta
 		return nil, err
 	}
 	defer tx.Rollback()
-	o, err := findOrder(ctx, tx, id, false)
-	if err != nil {
+	if err := transitionOrder(ctx, tx, id, to, actor, reason); err != nil {
 		return nil, err
 	}
-	from := o.Status
-	if !from.CanMoveTo(to) {
-		return nil, conflict("to", "an order cannot move from %s to %s", from, to)
-	}
-	// The status update is conditional on the status read, so that two
-	// concurrent transitions on PostgreSQL cannot both apply.
-	n, err := tx.execN(ctx, `UPDATE orders SET status = ?, updated_at = ? WHERE id = ? AND status = ?`, string(to), tx.timeArg(tx.now), id, string(from))
-	if err != nil {
-		return nil, wrap("update order status", err)
-	}
-	if n == 0 {
-		return nil, conflict("to", "the order changed concurrently; read it and retry")
-	}
-	if err := moveStock(ctx, tx, o, from, to); err != nil {
-		return nil, err
-	}
-	if _, err := tx.exec(ctx, `INSERT INTO order_transitions (order_id, seq, from_status, to_status, actor, reason, at)
-		VALUES (?, (SELECT COUNT(*) FROM order_transitions WHERE order_id = ?), ?, ?, ?, ?, ?)`,
-		id, id, string(from), string(to), actor, reason, tx.timeArg(tx.now)); err != nil {
-		return nil, wrap("insert order transition", err)
-	}
-	o, err = findOrder(ctx, tx, id, true)
+	o, err := findOrder(ctx, tx, id, true)
 	if err != nil {
 		return nil, err
 	}
@@ -271,10 +269,47 @@ func (db *DB) TransitionOrder(ctx context.Context, id string, to popkit.OrderSta
 	return o, nil
 }
 
+// transitionOrder moves an order to another status in tx, with its stock
+// and, for a same-day order being cancelled, its fulfilment orders.
+func transitionOrder(ctx context.Context, tx *txn, id string, to popkit.OrderStatus, actor, reason string) error {
+	o, err := findOrder(ctx, tx, id, false)
+	if err != nil {
+		return err
+	}
+	from := o.Status
+	if !from.CanMoveTo(to) {
+		return conflict("to", "an order cannot move from %s to %s", from, to)
+	}
+	if to == popkit.OrderCancelled && o.Channel == popkit.ChannelSameDay {
+		if err := cancelFulfilment(ctx, tx, id, actor, reason); err != nil {
+			return err
+		}
+	}
+	// The status update is conditional on the status read, so that two
+	// concurrent transitions on PostgreSQL cannot both apply.
+	n, err := tx.execN(ctx, `UPDATE orders SET status = ?, updated_at = ? WHERE id = ? AND status = ?`, string(to), tx.timeArg(tx.now), id, string(from))
+	if err != nil {
+		return wrap("update order status", err)
+	}
+	if n == 0 {
+		return conflict("to", "the order changed concurrently; read it and retry")
+	}
+	if err := moveStock(ctx, tx, o, from, to); err != nil {
+		return err
+	}
+	if _, err := tx.exec(ctx, `INSERT INTO order_transitions (order_id, seq, from_status, to_status, actor, reason, at)
+		VALUES (?, (SELECT COUNT(*) FROM order_transitions WHERE order_id = ?), ?, ?, ?, ?, ?)`,
+		id, id, string(from), string(to), actor, reason, tx.timeArg(tx.now)); err != nil {
+		return wrap("insert order transition", err)
+	}
+	return nil
+}
+
 // moveStock applies the stock effect of a transition: leaving a status that
 // holds a reservation for fulfilled consumes it, for cancelled releases it.
 func moveStock(ctx context.Context, tx *txn, o *popkit.Order, from, to popkit.OrderStatus) error {
-	if !from.HoldsReservation() || to.HoldsReservation() {
+	// A same-day order holds node stock, moved by its fulfilment orders.
+	if !from.HoldsReservation() || to.HoldsReservation() || o.Channel == popkit.ChannelSameDay {
 		return nil
 	}
 	stock := "stock"
@@ -309,16 +344,29 @@ func moveStock(ctx context.Context, tx *txn, o *popkit.Order, from, to popkit.Or
 	return nil
 }
 
-const orderCols = `id, event_id, channel, status, payment_method, payment_amount_minor, payment_external_ref, total_minor, cost_minor, occurred_at, created_at, updated_at`
+const orderCols = `id, event_id, channel, status, payment_method, payment_amount_minor, payment_external_ref, total_minor, cost_minor, occurred_at, created_at, updated_at,
+	delivery_mode, delivery_lat, delivery_lon, pickup_node_id, routing_reasons`
 
 func scanOrder(s scanner) (*popkit.Order, error) {
 	var o popkit.Order
-	var channel, status, method string
+	var channel, status, method, mode, reasons string
+	var d popkit.Delivery
+	var pickup sql.NullString
 	if err := s.Scan(&o.ID, &o.EventID, &channel, &status, &method, &o.Payment.AmountMinor, &o.Payment.ExternalRef,
-		&o.TotalMinor, &o.CostMinor, scanTime(&o.OccurredAt), scanTime(&o.CreatedAt), scanTime(&o.UpdatedAt)); err != nil {
+		&o.TotalMinor, &o.CostMinor, scanTime(&o.OccurredAt), scanTime(&o.CreatedAt), scanTime(&o.UpdatedAt),
+		&mode, &d.Lat, &d.Lon, &pickup, &reasons); err != nil {
 		return nil, err
 	}
 	o.Channel, o.Status, o.Payment.Method = popkit.Channel(channel), popkit.OrderStatus(status), popkit.PaymentMethod(method)
+	if mode != "" {
+		d.Mode, d.PickupNodeID = mode, pickup.String
+		o.Delivery = &d
+	}
+	if reasons != "" {
+		if err := json.Unmarshal([]byte(reasons), &o.RoutingReasons); err != nil {
+			return nil, fmt.Errorf("routing reasons: %w", err)
+		}
+	}
 	return &o, nil
 }
 
@@ -333,6 +381,11 @@ func findOrder(ctx context.Context, tx *txn, id string, history bool) (*popkit.O
 	}
 	if err := loadLines(ctx, tx, []*popkit.Order{o}); err != nil {
 		return nil, err
+	}
+	if o.Channel == popkit.ChannelSameDay {
+		if o.FulfilmentOrders, err = fulfilmentSummaries(ctx, tx, id); err != nil {
+			return nil, err
+		}
 	}
 	if !history {
 		return o, nil

@@ -48,7 +48,7 @@ func TestCreateOrder(t *testing.T) {
 		newClock(db, at)
 		w := mkOrderWorld(t, db)
 
-		o := &popkit.Order{EventID: w.event.ID, Channel: popkit.ChannelSameDay,
+		o := &popkit.Order{EventID: w.event.ID, Channel: popkit.ChannelNextDay, Delivery: &popkit.Delivery{Mode: popkit.DeliveryToAddress, Lat: 52.5, Lon: 13.4},
 			Lines: []popkit.OrderLine{
 				{SKUID: w.skus[1].ID, Quantity: 2, UnitPriceMinor: 999},
 				{SKUID: w.skus[0].ID, Quantity: 3, UnitPriceMinor: 1200},
@@ -299,7 +299,7 @@ func TestFindOrders(t *testing.T) {
 		for i := range 5 {
 			o := w.order(1)
 			if i%2 == 1 {
-				o.Channel = popkit.ChannelSameDay
+				o.Channel, o.Delivery = popkit.ChannelNextDay, &popkit.Delivery{Mode: popkit.DeliveryToAddress, Lat: 52.5, Lon: 13.4}
 			}
 			_, err := db.CreateOrder(ctx, o)
 			must(t, err)
@@ -320,7 +320,7 @@ func TestFindOrders(t *testing.T) {
 			want []string
 		}{
 			{"event", popkit.OrderFilter{EventID: w.event.ID}, sortedIDs(append(append([]string{}, pos...), sameDay...)...)},
-			{"channel", popkit.OrderFilter{EventID: w.event.ID, Channel: popkit.ChannelSameDay}, sortedIDs(sameDay...)},
+			{"channel", popkit.OrderFilter{EventID: w.event.ID, Channel: popkit.ChannelNextDay}, sortedIDs(sameDay...)},
 			{"status", popkit.OrderFilter{EventID: w.event.ID, Status: popkit.OrderConfirmed, Channel: popkit.ChannelPOS}, sortedIDs(pos[1:]...)},
 			{"cancelled", popkit.OrderFilter{Status: popkit.OrderCancelled}, []string{pos[0]}},
 		}

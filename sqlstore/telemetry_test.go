@@ -86,7 +86,7 @@ func TestIngestSequence(t *testing.T) {
 			footfallIn            float64
 			stored2, rej, unknown int64 // device status totals after the step
 		}
-		unknown := popkit.UplinkRecord{Seq: 7, Kind: "sale"}
+		unknown := popkit.UplinkRecord{Seq: 7, Kind: "future_kind"}
 		bad := footfall(8, w.other.ID, "door", m, 1000, 0) // another event's id
 		steps := []step{
 			{name: "first", recs: []popkit.UplinkRecord{footfall(1, ev, "door", m, 5, 1), footfall(2, ev, "door", m.Add(time.Minute), 3, 0)},

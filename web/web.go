@@ -104,6 +104,7 @@ func (h *Handler) build() {
 	if h.Curator != nil {
 		h.Curator.register(m, h)
 	}
+	registerKitting(m, h)
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		h.notFound(w, r)
 	})

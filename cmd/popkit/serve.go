@@ -7,10 +7,12 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/popkit/popkit"
 	pkhttp "github.com/popkit/popkit/http"
+	"github.com/popkit/popkit/jobs"
 	"github.com/popkit/popkit/sqlstore"
 	"github.com/popkit/popkit/web"
 	"github.com/prometheus/client_golang/prometheus"
@@ -30,12 +32,18 @@ type Main struct {
 	// ConnState, when set, is told of every client connection's state
 	// change (see net/http.Server.ConnState).
 	ConnState func(net.Conn, http.ConnState)
+	// Workers is how many durable jobs (webhook deliveries, bundle locks,
+	// re-routing, key reaping) this process runs at once; 0 means
+	// jobs.DefaultWorkers, negative runs no jobs here (another process
+	// sharing the PostgreSQL database may).
+	Workers int
 
 	DB       *sqlstore.DB
 	server   *http.Server
 	listener net.Listener
 	serveErr chan error
 	stopReap context.CancelFunc
+	jobs     *jobs.Runner
 	site     *web.Handler
 }
 
@@ -80,9 +88,22 @@ func (m *Main) Open(ctx context.Context) error {
 	srv.Ready = db.Ping
 	srv.Logger = m.Logger
 	srv.Registry = reg
+	if m.Workers >= 0 {
+		// The job runner reaps Idempotency-Key records as a periodic job.
+		cfg := jobs.Config{Dialect: db.Dialect(), Pool: db.WritePool(), DSN: m.DSN, Webhooks: db, Fulfilment: db,
+			Reaper: db, Workers: m.Workers, Registry: reg, Logger: m.Logger}
+		if m.jobs, err = jobs.Start(ctx, cfg); err != nil {
+			db.Close()
+			m.DB = nil
+			return err
+		}
+	}
 	m.site = newMicrosite(db, m.Logger)
 	ln, err := net.Listen("tcp", m.Addr)
 	if err != nil {
+		if m.jobs != nil {
+			m.jobs.Stop(ctx)
+		}
 		db.Close()
 		return fmt.Errorf("listen: %w", err)
 	}
@@ -99,9 +120,11 @@ func (m *Main) Open(ctx context.Context) error {
 	m.serveErr = make(chan error, 1)
 	go func() { m.serveErr <- m.server.Serve(ln) }()
 
-	reapCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	m.stopReap = cancel
-	go m.reapIdempotencyKeys(reapCtx, time.Hour)
+	if m.jobs == nil {
+		reapCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		m.stopReap = cancel
+		go m.reapIdempotencyKeys(reapCtx, time.Hour)
+	}
 	m.Logger.Info("serving", "url", m.URL(), "db", db.Dialect())
 	return nil
 }
@@ -139,6 +162,11 @@ func (m *Main) Close() error {
 		defer cancel()
 		if err := m.server.Shutdown(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("shutdown: %w", err))
+		}
+	}
+	if m.jobs != nil {
+		if err := m.jobs.Stop(context.Background()); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	if m.site != nil {
@@ -200,5 +228,15 @@ SIGINT or SIGTERM lets in-flight requests finish and closes the database.`,
 	cmd.Flags().StringVar(&m.Addr, "addr", envDefault("POPKIT_ADDR", "127.0.0.1:8080"), "listen address (env POPKIT_ADDR)")
 	addDBFlag(cmd, &m.DSN, defaultDB)
 	cmd.Flags().DurationVar(&m.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "how long to wait for in-flight requests on shutdown")
+	addWorkersFlag(cmd, &m.Workers)
 	return cmd
+}
+
+// addWorkersFlag adds --workers (env POPKIT_WORKERS).
+func addWorkersFlag(cmd *cobra.Command, workers *int) {
+	def := jobs.DefaultWorkers
+	if v, err := strconv.Atoi(envDefault("POPKIT_WORKERS", "")); err == nil {
+		def = v
+	}
+	cmd.Flags().IntVar(workers, "workers", def, "durable jobs run at once by this process (webhooks, bundle locks, re-routing, key reaping); -1 runs none (env POPKIT_WORKERS)")
 }

@@ -61,7 +61,6 @@ CREATE TABLE fulfilment_orders (
 	id               TEXT        PRIMARY KEY,
 	order_id         TEXT        NOT NULL REFERENCES orders (id),
 	node_id          TEXT        NOT NULL REFERENCES nodes (id),
-	brand_id         TEXT        NOT NULL REFERENCES brands (id),
 	status           TEXT        NOT NULL, -- fulfil.State
 	held_from        TEXT        NOT NULL DEFAULT '', -- the state on_hold returns to
 	perishable       BOOLEAN     NOT NULL,
@@ -70,12 +69,28 @@ CREATE TABLE fulfilment_orders (
 	bundle_id        TEXT        REFERENCES bundles (id),
 	cost_share_minor BIGINT      NOT NULL DEFAULT 0, -- this order's share of its bundle's cost
 	failure_reason   TEXT        NOT NULL DEFAULT '',
+	rerouted         BOOLEAN     NOT NULL DEFAULT FALSE, -- its lines were routed again (RerouteOrder)
 	created_at       TIMESTAMPTZ NOT NULL,
 	updated_at       TIMESTAMPTZ NOT NULL,
 	UNIQUE (order_id, node_id)
 );
+CREATE INDEX fulfilment_orders_order ON fulfilment_orders (order_id);
 CREATE INDEX fulfilment_orders_node_status ON fulfilment_orders (node_id, status, id);
 CREATE INDEX fulfilment_orders_bundle ON fulfilment_orders (bundle_id);
+CREATE INDEX fulfilment_orders_node_created ON fulfilment_orders (node_id, created_at);
+
+-- A bundle's members: one row per fulfilment order and brand (an order's
+-- lines may span brands), each with its share of the bundle's cost; a
+-- fulfilment order's cost_share_minor is the sum of its rows.
+CREATE TABLE bundle_members (
+	bundle_id           TEXT    NOT NULL REFERENCES bundles (id),
+	fulfilment_order_id TEXT    NOT NULL REFERENCES fulfilment_orders (id),
+	brand_id            TEXT    NOT NULL REFERENCES brands (id),
+	units               INTEGER NOT NULL,
+	weight_grams        BIGINT  NOT NULL,
+	share_minor         BIGINT  NOT NULL DEFAULT 0,
+	PRIMARY KEY (bundle_id, fulfilment_order_id, brand_id)
+);
 
 CREATE TABLE fulfilment_order_lines (
 	fulfilment_order_id TEXT    NOT NULL REFERENCES fulfilment_orders (id),
