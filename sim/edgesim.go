@@ -30,6 +30,10 @@ type EdgeSite struct {
 	DeviceID string
 	Token    string // device token for the uplink
 	Flaky    bool   // its internet link drops for a while, then comes back
+	// FridgeFailsAfter, when positive, makes the site's fridge (sensor
+	// fridge-1) warm up to about 11 °C that long after the agent starts,
+	// and stay warm: a cold-chain excursion for the demo.
+	FridgeFailsAfter time.Duration
 }
 
 // EdgeSimOptions configure RunEdge.
@@ -138,12 +142,18 @@ type sensors struct {
 	nextID int
 	kwh    float64
 	client http.Client
+
+	// fridgeFailsAt is when the fridge warms up; zero: never.
+	fridgeFailsAt time.Time
 }
 
 func (s *sensors) run(ctx context.Context) {
 	t := time.NewTicker(s.o.Tick)
 	defer t.Stop()
 	s.kwh = 1000 * s.rng.Float64()
+	if s.site.FridgeFailsAfter > 0 {
+		s.fridgeFailsAt = time.Now().Add(s.site.FridgeFailsAfter)
+	}
 	for {
 		if err := s.report(ctx, time.Now().Add(-s.o.Lag)); err != nil && ctx.Err() == nil {
 			s.o.Logger.Warn("simulated sensors", "site", s.site.Name, "err", err)
@@ -206,6 +216,9 @@ func (s *sensors) report(ctx context.Context, now time.Time) error {
 	fridge := 4 + 0.6*math.Sin(float64(now.Unix())/600) + 0.2*s.rng.NormFloat64()
 	if s.rng.IntN(200) == 0 {
 		fridge += 4 // the door was left open
+	}
+	if !s.fridgeFailsAt.IsZero() && !now.Before(s.fridgeFailsAt.Add(-s.o.Lag)) {
+		fridge += 7 // the compressor failed
 	}
 	add(map[string]any{"type": "temperature", "sensor": "fridge-1", "celsius": math.Round(fridge*100) / 100})
 	s.kwh += (1.5 + 0.02*float64(occ)) * hours

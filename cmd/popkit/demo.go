@@ -62,14 +62,24 @@ token, and serves until interrupted. Running it again reuses the data.`,
 			if err != nil {
 				return errors.Join(fmt.Errorf("create demo token: %w", err), m.Close())
 			}
+			sites, err := loadDemoSites(ctx, m)
+			if err != nil {
+				return errors.Join(err, m.Close())
+			}
+			stopOrders, err := startDemoOrders(ctx, m, sites, out, m.Logger, seed)
+			if err != nil {
+				return errors.Join(err, m.Close())
+			}
 			edgeCtx, stopEdge := context.WithCancel(ctx)
-			nEdge, waitEdge, err := startDemoEdge(edgeCtx, m, edgeAgents, m.Logger)
+			nEdge, waitEdge, err := startDemoEdge(edgeCtx, m, sites, edgeAgents, out, m.Logger)
 			if err != nil {
 				stopEdge()
+				stopOrders()
 				return errors.Join(err, m.Close())
 			}
 			if nEdge > 0 {
-				fmt.Fprintf(out, "%d simulated edge agents feed live readings through the real agent code (the last one has a flaky link)\n", nEdge)
+				fmt.Fprintf(out, "%d simulated edge agents feed live readings through the real agent code and sell at their tills\n", nEdge)
+				fmt.Fprintf(out, "  the last one has a flaky link and sells while offline (with one oversell to reconcile);\n  the first one's fridge fails a minute in (a cold-chain excursion holds its perishable orders)\n")
 			}
 			fmt.Fprintf(out, `
 popkit demo is running at %[1]s
@@ -77,6 +87,15 @@ admin token: %[2]s
 
 microsite:    %[1]s/   (what's on now and next, by city; try it on a phone)
 curator page: %[1]s/curator   (sign in with the admin token above)
+kitting page: %[1]s/kitting   (staff of a fulfilment node; the admin token works too)
+
+orders, offline sales and fulfilment (same token):
+  curl -s -H 'Authorization: Bearer %[2]s' '%[1]s/api/v1/orders?limit=5'
+  curl -s -H 'Authorization: Bearer %[2]s' '%[1]s/api/v1/exceptions'          (oversells from the offline till)
+  curl -s -H 'Authorization: Bearer %[2]s' '%[1]s/api/v1/fulfilment-orders'
+  curl -s -H 'Authorization: Bearer %[2]s' '%[1]s/api/v1/bundles'
+  curl -s -H 'Authorization: Bearer %[2]s' '%[1]s/api/v1/excursions'         (the failed fridge)
+  curl -s -H 'Authorization: Bearer %[2]s' '%[1]s/api/v1/webhook-deliveries' (to the partner station)
 
 try:
   curl -s -H 'Authorization: Bearer %[2]s' '%[1]s/api/v1/events?limit=5'
@@ -88,6 +107,7 @@ press Ctrl-C to stop
 			err = m.Wait(ctx)
 			stopEdge()
 			waitEdge()
+			stopOrders()
 			return errors.Join(err, m.Close())
 		},
 	}

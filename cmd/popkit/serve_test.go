@@ -266,6 +266,7 @@ func TestDemo(t *testing.T) {
 			t.Errorf("%s has %d items, want at least %d", path, n, min)
 		}
 	}
+	checkDemoOrders(t, d)
 	if err := d.stop(); err != nil {
 		t.Fatalf("demo: %v", err)
 	}
@@ -324,4 +325,47 @@ func TestTwoServersSharePostgres(t *testing.T) {
 	if code := do(t, "GET", a.URL()+"/api/v1/cities", token, nil, nil); code != 401 {
 		t.Errorf("revoked token on a = %d, want 401", code)
 	}
+}
+
+// checkDemoOrders waits (bounded) until the demo's order side has shown
+// itself: sales rung up at the simulated tills synced as pos orders, the
+// offline till's oversell as an exception, same-day orders routed to
+// fulfilment orders, shared bundles, and a signed webhook delivered to the
+// partner station.
+func checkDemoOrders(t *testing.T, d *demoRun) {
+	t.Helper()
+	want := map[string]int{
+		"/api/v1/orders?channel=pos&":                  1,
+		"/api/v1/exceptions?kind=oversell&":            1,
+		"/api/v1/fulfilment-orders?":                   5,
+		"/api/v1/bundles?":                             2,
+		"/api/v1/webhook-deliveries?status=delivered&": 1,
+	}
+	deadline := time.Now().Add(90 * time.Second)
+	for path, min := range want {
+		for {
+			n := countQuery(t, d, path)
+			if n >= min {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Errorf("%s has %d items after 90 s, want at least %d", path, n, min)
+				break
+			}
+			time.Sleep(250 * time.Millisecond)
+		}
+	}
+}
+
+// countQuery counts the items of the first page (limit 200) of a list
+// path that already ends in "?" or "&".
+func countQuery(t *testing.T, d *demoRun, path string) int {
+	t.Helper()
+	var page struct {
+		Items []json.RawMessage `json:"items"`
+	}
+	if code := do(t, "GET", d.URL+path+"limit=200", d.Token, nil, &page); code != 200 {
+		t.Fatalf("GET %s = %d", path, code)
+	}
+	return len(page.Items)
 }
