@@ -24,9 +24,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
-	"github.com/riverqueue/river/riverdriver/riversqlite"
 
 	"github.com/popkit/popkit"
+	"github.com/popkit/popkit/sqlstore"
 )
 
 // Fulfilment is what the lock_bundle and reroute_order workers call.
@@ -187,7 +187,11 @@ func Start(ctx context.Context, cfg Config) (*Runner, error) {
 		rc.FetchPollInterval = cmpOr(cfg.PollInterval, DefaultSQLitePoll)
 		rc.FetchCooldown = min(fetchCooldown, rc.FetchPollInterval)
 		rc.PollOnly = true
-		c, err := river.NewClient(riversqlite.New(cfg.Pool), rc)
+		driver, err := sqlstore.RiverSQLiteDriver(cfg.Pool)
+		if err != nil {
+			return nil, fmt.Errorf("jobs: %w", err)
+		}
+		c, err := river.NewClient(driver, rc)
 		if err != nil {
 			return nil, fmt.Errorf("jobs: river client: %w", err)
 		}

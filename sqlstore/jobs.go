@@ -8,7 +8,6 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver"
 	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
-	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivermigrate"
 )
 
@@ -20,11 +19,11 @@ import (
 // riverDriver returns the River driver for the store's write pool: the
 // SQLite driver over the single-writer pool, or the database/sql driver
 // over the PostgreSQL pool (insert-only; the workers use pgx directly).
-func (db *DB) riverDriver() riverdriver.Driver[*sql.Tx] {
+func (db *DB) riverDriver() (riverdriver.Driver[*sql.Tx], error) {
 	if db.dialect == DialectSQLite {
-		return riversqlite.New(db.wdb)
+		return RiverSQLiteDriver(db.wdb)
 	}
-	return riverdatabasesql.New(db.wdb)
+	return riverdatabasesql.New(db.wdb), nil
 }
 
 // WritePool returns the pool the store writes through, for River's workers
@@ -34,7 +33,12 @@ func (db *DB) WritePool() *sql.DB { return db.wdb }
 // inserter returns the store's insert-only River client, made once.
 func (db *DB) inserter() (*river.Client[*sql.Tx], error) {
 	db.riverOnce.Do(func() {
-		db.river, db.riverErr = river.NewClient(db.riverDriver(), &river.Config{})
+		driver, err := db.riverDriver()
+		if err != nil {
+			db.riverErr = err
+			return
+		}
+		db.river, db.riverErr = river.NewClient(driver, &river.Config{})
 		if db.riverErr != nil {
 			db.riverErr = fmt.Errorf("river client: %w", db.riverErr)
 		}
@@ -61,7 +65,11 @@ func (tx *txn) enqueue(ctx context.Context, args river.JobArgs, opts *river.Inse
 // two processes starting together do not race.
 // It returns the versions it applied, named "river-NNN".
 func (db *DB) migrateRiver(ctx context.Context) ([]string, error) {
-	m, err := rivermigrate.New(db.riverDriver(), nil)
+	driver, err := db.riverDriver()
+	if err != nil {
+		return nil, fmt.Errorf("migrate river: %w", err)
+	}
+	m, err := rivermigrate.New(driver, nil)
 	if err != nil {
 		return nil, fmt.Errorf("migrate river: %w", err)
 	}
