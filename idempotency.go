@@ -2,6 +2,7 @@ package popkit
 
 import (
 	"context"
+	"errors"
 	"time"
 )
 
@@ -46,4 +47,43 @@ type IdempotencyService interface {
 	// ReapIdempotencyKeys deletes claims created before cutoff and returns
 	// how many it deleted.
 	ReapIdempotencyKeys(ctx context.Context, cutoff time.Time) (int, error)
+}
+
+// IdempotentWrite lets a store method claim an Idempotency-Key and store
+// its response inside the method's own transaction, so that the claim, the
+// change and the stored response commit together: one transaction instead
+// of three. The HTTP layer puts one in the request's context (see
+// WithIdempotentWrite) for routes whose store method supports it.
+//
+// The store claims Record at the start of its transaction. When the key
+// was already claimed it sets Existing and returns ErrKeyClaimed without
+// changing anything; the caller answers as for a retry. Otherwise, just
+// before committing, it calls Respond with whether the object already
+// existed and stores the response it returns, then sets Completed.
+type IdempotentWrite struct {
+	Record *IdempotencyRecord
+	// Respond renders the response the request will be answered with;
+	// the store calls it inside its transaction, after the object is
+	// complete. Set by the handler before it calls the store.
+	Respond func(existed bool) (status int, contentType, location string, body []byte, err error)
+
+	Existing  *IdempotencyRecord // set when the key was already claimed
+	Completed bool               // set when the claim and response were stored
+}
+
+// ErrKeyClaimed is returned by a store method given an IdempotentWrite
+// whose key was already claimed; IdempotentWrite.Existing holds the claim.
+var ErrKeyClaimed = errors.New("idempotency key already claimed")
+
+type idempotentWriteKey struct{}
+
+// WithIdempotentWrite returns ctx carrying w.
+func WithIdempotentWrite(ctx context.Context, w *IdempotentWrite) context.Context {
+	return context.WithValue(ctx, idempotentWriteKey{}, w)
+}
+
+// IdempotentWriteFrom returns the IdempotentWrite of ctx, or nil.
+func IdempotentWriteFrom(ctx context.Context) *IdempotentWrite {
+	w, _ := ctx.Value(idempotentWriteKey{}).(*IdempotentWrite)
+	return w
 }

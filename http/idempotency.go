@@ -22,6 +22,11 @@ const (
 	idemNone     idemMode = iota // the header is ignored
 	idemOptional                 // used when present
 	idemRequired                 // 400 when missing
+	// idemRequiredInTx is idemRequired for a route whose store method
+	// claims the key and stores the response in its own transaction
+	// (popkit.IdempotentWrite): one transaction per request instead of
+	// three.
+	idemRequiredInTx
 )
 
 // maxIdempotencyKey bounds the length of an Idempotency-Key.
@@ -73,7 +78,7 @@ func (s *Server) idempotent(mode idemMode, next http.Handler) http.Handler {
 			return
 		}
 		if !present {
-			if mode == idemRequired {
+			if mode == idemRequired || mode == idemRequiredInTx {
 				s.writeError(w, r, popkit.InvalidField("Idempotency-Key", "this route requires an Idempotency-Key header"))
 				return
 			}
@@ -98,6 +103,10 @@ func (s *Server) idempotent(mode idemMode, next http.Handler) http.Handler {
 			Path:        r.URL.Path,
 			RequestHash: requestHash(r.Method, r.URL.Path, body),
 			CreatedAt:   time.Now().UTC(),
+		}
+		if mode == idemRequiredInTx {
+			s.runInTx(w, r, rec, next)
+			return
 		}
 		existing, claimed, err := s.claim(r.Context(), rec)
 		if err != nil {
@@ -173,18 +182,59 @@ func (s *Server) runClaimed(w http.ResponseWriter, r *http.Request, rec *popkit.
 	if b.status >= 500 {
 		s.release(ctx, rec)
 	} else {
-		now := time.Now().UTC()
-		rec.Status = b.status
-		rec.ContentType = b.header.Get("Content-Type")
-		rec.Location = b.header.Get("Location")
-		rec.Body = b.body
-		rec.CompletedAt = &now
-		if err := s.Idempotency.CompleteIdempotencyKey(ctx, rec); err != nil {
-			logger(ctx).Error("store idempotent response", slog.String("error", err.Error()))
-			s.release(ctx, rec)
-		}
+		s.complete(ctx, rec, b)
 	}
 	b.copyTo(w)
+}
+
+// runInTx runs the handler with a popkit.IdempotentWrite in its context.
+// When the store claimed the key and stored the response in its
+// transaction, the response is sent; when the key was already claimed, the
+// request is answered as a retry. Otherwise the handler answered before or
+// without its store transaction (a 4xx such as a validation error, after
+// which nothing was written): the key is then claimed and that response
+// stored as usual, so that retries replay it.
+func (s *Server) runInTx(w http.ResponseWriter, r *http.Request, rec *popkit.IdempotencyRecord, next http.Handler) {
+	iw := &popkit.IdempotentWrite{Record: rec}
+	b := newBufferedWriter()
+	next.ServeHTTP(b, r.WithContext(popkit.WithIdempotentWrite(r.Context(), iw)))
+	if b.status == 0 {
+		b.status = http.StatusOK
+	}
+	switch {
+	case iw.Completed:
+		b.copyTo(w)
+	case iw.Existing != nil:
+		s.answerRetry(w, r, rec, iw.Existing)
+	case b.status >= 500:
+		b.copyTo(w) // nothing was stored: the client may retry
+	default:
+		existing, claimed, err := s.claim(r.Context(), rec)
+		switch {
+		case err != nil:
+			s.writeError(w, r, err)
+		case !claimed:
+			s.answerRetry(w, r, rec, existing)
+		default:
+			s.complete(context.WithoutCancel(r.Context()), rec, b)
+			b.copyTo(w)
+		}
+	}
+}
+
+// complete stores b as the response of rec's claimed key, releasing the
+// claim if that fails.
+func (s *Server) complete(ctx context.Context, rec *popkit.IdempotencyRecord, b *bufferedWriter) {
+	now := time.Now().UTC()
+	rec.Status = b.status
+	rec.ContentType = b.header.Get("Content-Type")
+	rec.Location = b.header.Get("Location")
+	rec.Body = b.body
+	rec.CompletedAt = &now
+	if err := s.Idempotency.CompleteIdempotencyKey(ctx, rec); err != nil {
+		logger(ctx).Error("store idempotent response", slog.String("error", err.Error()))
+		s.release(ctx, rec)
+	}
 }
 
 func (s *Server) release(ctx context.Context, rec *popkit.IdempotencyRecord) {

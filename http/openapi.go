@@ -79,7 +79,7 @@ func operation(rt route) obj {
 	}
 	if rt.idem != idemNone {
 		p := ref("parameters", "Idempotency-Key")
-		if rt.idem == idemRequired {
+		if rt.idem == idemRequired || rt.idem == idemRequiredInTx {
 			p = obj{"$ref": p["$ref"], "required": true}
 		}
 		params = append(params, p)

@@ -2,8 +2,11 @@ package http
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"net/http"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/popkit/popkit"
@@ -101,17 +104,38 @@ func (s *Server) createOrder(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	o := in.order()
+	// The answer is rendered once; with an Idempotency-Key the store keeps
+	// it in the order's own transaction (idemRequiredInTx).
+	respond := func(existed bool) (int, string, string, []byte, error) {
+		body, err := json.Marshal(o)
+		status := http.StatusCreated
+		if existed {
+			status = http.StatusOK
+		}
+		return status, "application/json", "/api/v1/orders/" + o.ID, append(body, '\n'), err
+	}
+	if iw := popkit.IdempotentWriteFrom(r.Context()); iw != nil {
+		iw.Respond = respond
+	}
 	existed, err := s.Orders.CreateOrder(r.Context(), o)
+	if errors.Is(err, popkit.ErrKeyClaimed) {
+		return // answered by the idempotency middleware as a retry
+	}
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	w.Header().Set("Location", "/api/v1/orders/"+o.ID)
-	status := http.StatusCreated
-	if existed {
-		status = http.StatusOK
+	status, contentType, location, body, err := respond(existed)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
 	}
-	writeJSON(w, r, status, o)
+	h := w.Header()
+	h.Set("Location", location)
+	h.Set("Content-Type", contentType)
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(status)
+	w.Write(body)
 }
 
 // findOrder loads the order of the path, holding device tokens to their

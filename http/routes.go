@@ -129,7 +129,7 @@ var coreRoutes = []route{
 	{method: "POST", path: "/api/v1/events/{id}/assortment/{sku_id}/adjustments", roles: rolesBrandWrite, idem: idemOptional, handler: plain((*Server).adjustStock),
 		doc: opDoc{id: "adjustStock", summary: "Add a delta (may be negative) to an item's stock; 409 when the stock would go below zero.", note: brandWrites, in: "Adjustment", out: "AssortmentItem", status: 200, errs: []int{409}}},
 
-	{method: "POST", path: "/api/v1/orders", roles: rolesDevice, idem: idemRequired, handler: plain((*Server).createOrder),
+	{method: "POST", path: "/api/v1/orders", roles: rolesDevice, idem: idemRequiredInTx, handler: plain((*Server).createOrder),
 		doc: opDoc{id: "createOrder", summary: "Place an order and reserve its stock in one transaction; 409 \"insufficient stock\" naming the line; 200 when an order with the body's client-made id already exists (the same sale sent again).", note: deviceOrders, in: "OrderInput", out: "Order", status: 201, alt: 200}},
 	{method: "GET", path: "/api/v1/orders", roles: rolesDevice, handler: (*Server).listOrders,
 		doc: opDoc{id: "listOrders", summary: "List orders.", note: deviceOrders, query: append([]string{"event_id", "order_status", "channel"}, page...), out: "Order", list: true, status: 200}},

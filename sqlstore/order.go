@@ -44,6 +44,14 @@ func (db *DB) CreateOrder(ctx context.Context, o *popkit.Order) (bool, error) {
 		return false, err
 	}
 	defer tx.Rollback()
+	// An Idempotency-Key from the API is claimed, and its response stored,
+	// in this transaction.
+	idem := popkit.IdempotentWriteFrom(ctx)
+	if idem != nil {
+		if err := claimInTx(ctx, tx, idem); err != nil {
+			return false, err
+		}
+	}
 	if err := priceLines(ctx, tx, o); err != nil {
 		// A line missing from the assortment may mean that the event is
 		// unknown; only then is it looked up, to keep the common path short.
@@ -85,6 +93,16 @@ func (db *DB) CreateOrder(ctx context.Context, o *popkit.Order) (bool, error) {
 			return false, conflict("id", "order id already used for a different order")
 		}
 		*o = *stored
+		if idem == nil {
+			return true, nil
+		}
+		if err := completeInTx(ctx, tx, idem, true); err != nil {
+			return false, err
+		}
+		if err := tx.commit(); err != nil {
+			return false, err
+		}
+		idem.Completed = true
 		return true, nil
 	}
 	// All lines in one statement: one round trip to the database.
@@ -109,10 +127,18 @@ func (db *DB) CreateOrder(ctx context.Context, o *popkit.Order) (bool, error) {
 	} else if err := reserve(ctx, tx, o); err != nil {
 		return false, err
 	}
+	o.Status, o.OccurredAt, o.CreatedAt, o.UpdatedAt, o.Transitions = popkit.OrderConfirmed, occurred, tx.now, tx.now, nil
+	if idem != nil {
+		if err := completeInTx(ctx, tx, idem, false); err != nil {
+			return false, err
+		}
+	}
 	if err := tx.commit(); err != nil {
 		return false, err
 	}
-	o.Status, o.OccurredAt, o.CreatedAt, o.UpdatedAt, o.Transitions = popkit.OrderConfirmed, occurred, tx.now, tx.now, nil
+	if idem != nil {
+		idem.Completed = true
+	}
 	return false, nil
 }
 
