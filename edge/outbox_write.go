@@ -112,12 +112,16 @@ func (o *Outbox) commitGroup(group []*job) {
 	for k, a := range touched {
 		o.cache[k] = a
 	}
+	// The alarm is set before anyone is answered, so that a caller told
+	// "full" already sees the alarm.
 	full := false
-	for i, j := range group {
+	for i := range group {
 		full = full || errs[i] != nil
-		j.err <- errs[i]
 	}
 	o.full.Store(full)
+	for i, j := range group {
+		j.err <- errs[i]
+	}
 }
 
 // dropOldestRaw deletes the oldest raw readings until at least need bytes
