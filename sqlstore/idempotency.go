@@ -123,23 +123,34 @@ func findIdempotencyRecord(ctx context.Context, tx *txn, tokenID, key string) (*
 	return &r, nil
 }
 
-// claimInTx claims the key of w in tx (see popkit.IdempotentWrite). A
+// storeKeyInTx claims the key of w in tx together with the response the
+// change will be answered with (see popkit.IdempotentWrite): one INSERT,
+// placed by the caller after the change's rows and before it takes any
+// stock lock. A concurrent transaction with the same key waits on the
+// key's unique index until this one ends; it then finds the stored
+// response (a replay) or, if this one rolled back, stores its own. A
 // completed claim older than the TTL that the reaper has not yet deleted
-// is replaced. On PostgreSQL a concurrent claim of the same key waits for
-// the other transaction: it then finds the stored response (a replay) or,
-// if the other rolled back, claims the key itself. It returns
-// popkit.ErrKeyClaimed, with w.Existing set, when the key is taken.
-func claimInTx(ctx context.Context, tx *txn, w *popkit.IdempotentWrite) error {
+// is replaced. It returns popkit.ErrKeyClaimed, with w.Existing set, when
+// the key is taken.
+func storeKeyInTx(ctx context.Context, tx *txn, w *popkit.IdempotentWrite, existed bool) error {
+	if w.Respond == nil {
+		return popkit.Errorf(popkit.EINTERNAL, "idempotent write without a response renderer")
+	}
 	rec := w.Record
+	status, contentType, location, body, err := w.Respond(existed)
+	if err != nil {
+		return err
+	}
 	for attempt := 0; ; attempt++ {
 		n, err := tx.execN(ctx, `INSERT INTO idempotency_keys (token_id, key, method, path, request_hash, status, content_type, location, body, created_at, completed_at)
-			VALUES (?, ?, ?, ?, ?, 0, '', '', NULL, ?, NULL) ON CONFLICT (token_id, key) DO NOTHING`,
-			rec.TokenID, rec.Key, rec.Method, rec.Path, rec.RequestHash, tx.timeArg(tx.now))
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (token_id, key) DO NOTHING`,
+			rec.TokenID, rec.Key, rec.Method, rec.Path, rec.RequestHash, status, contentType, location, body, tx.timeArg(tx.now), tx.timeArg(tx.now))
 		if err != nil {
-			return wrap("claim idempotency key", err)
+			return wrap("store idempotency key", err)
 		}
 		if n == 1 {
-			rec.CreatedAt, rec.Status, rec.CompletedAt = tx.now, 0, nil
+			now := tx.now
+			rec.Status, rec.ContentType, rec.Location, rec.Body, rec.CreatedAt, rec.CompletedAt = status, contentType, location, body, now, &now
 			return nil
 		}
 		existing, err := findIdempotencyRecord(ctx, tx, rec.TokenID, rec.Key)
@@ -154,23 +165,4 @@ func claimInTx(ctx context.Context, tx *txn, w *popkit.IdempotentWrite) error {
 			return wrap("release expired idempotency key", err)
 		}
 	}
-}
-
-// completeInTx stores, in tx, the response w renders for the object.
-func completeInTx(ctx context.Context, tx *txn, w *popkit.IdempotentWrite, existed bool) error {
-	if w.Respond == nil {
-		return popkit.Errorf(popkit.EINTERNAL, "idempotent write without a response renderer")
-	}
-	rec := w.Record
-	status, contentType, location, body, err := w.Respond(existed)
-	if err != nil {
-		return err
-	}
-	if _, err := tx.exec(ctx, `UPDATE idempotency_keys SET status = ?, content_type = ?, location = ?, body = ?, completed_at = ? WHERE token_id = ? AND key = ?`,
-		status, contentType, location, body, tx.timeArg(tx.now), rec.TokenID, rec.Key); err != nil {
-		return wrap("complete idempotency key", err)
-	}
-	now := tx.now
-	rec.Status, rec.ContentType, rec.Location, rec.Body, rec.CompletedAt = status, contentType, location, body, &now
-	return nil
 }

@@ -44,14 +44,10 @@ func (db *DB) CreateOrder(ctx context.Context, o *popkit.Order) (bool, error) {
 		return false, err
 	}
 	defer tx.Rollback()
-	// An Idempotency-Key from the API is claimed, and its response stored,
-	// in this transaction.
+	// An Idempotency-Key from the API is claimed, with its response, in
+	// this transaction (storeKeyInTx): after the order's rows, before the
+	// stock is locked.
 	idem := popkit.IdempotentWriteFrom(ctx)
-	if idem != nil {
-		if err := claimInTx(ctx, tx, idem); err != nil {
-			return false, err
-		}
-	}
 	if err := priceLines(ctx, tx, o); err != nil {
 		// A line missing from the assortment may mean that the event is
 		// unknown; only then is it looked up, to keep the common path short.
@@ -96,7 +92,7 @@ func (db *DB) CreateOrder(ctx context.Context, o *popkit.Order) (bool, error) {
 		if idem == nil {
 			return true, nil
 		}
-		if err := completeInTx(ctx, tx, idem, true); err != nil {
+		if err := storeKeyInTx(ctx, tx, idem, true); err != nil {
 			return false, err
 		}
 		if err := tx.commit(); err != nil {
@@ -119,17 +115,28 @@ func (db *DB) CreateOrder(ctx context.Context, o *popkit.Order) (bool, error) {
 	if _, err := tx.exec(ctx, q.String(), args...); err != nil {
 		return false, wrap("insert order lines", err)
 	}
+	o.Status, o.OccurredAt, o.CreatedAt, o.UpdatedAt, o.Transitions = popkit.OrderConfirmed, occurred, tx.now, tx.now, nil
 	if o.Channel == popkit.ChannelSameDay {
-		// Same-day orders take their stock from the nodes that make them.
+		// Same-day orders take their stock from the nodes that make them;
+		// the answer names the fulfilment orders, so the key comes last.
 		if err := createFulfilment(ctx, tx, o, rt); err != nil {
 			return false, err
 		}
-	} else if err := reserve(ctx, tx, o); err != nil {
-		return false, err
-	}
-	o.Status, o.OccurredAt, o.CreatedAt, o.UpdatedAt, o.Transitions = popkit.OrderConfirmed, occurred, tx.now, tx.now, nil
-	if idem != nil {
-		if err := completeInTx(ctx, tx, idem, false); err != nil {
+		if idem != nil {
+			if err := storeKeyInTx(ctx, tx, idem, false); err != nil {
+				return false, err
+			}
+		}
+	} else {
+		// The key before the reservation: a retry waiting on this order's
+		// key holds no stock row, and finds the stored answer instead of
+		// "insufficient stock".
+		if idem != nil {
+			if err := storeKeyInTx(ctx, tx, idem, false); err != nil {
+				return false, err
+			}
+		}
+		if err := reserve(ctx, tx, o); err != nil {
 			return false, err
 		}
 	}
