@@ -55,15 +55,15 @@ type IdempotencyService interface {
 // of three. The HTTP layer puts one in the request's context (see
 // WithIdempotentWrite) for routes whose store method supports it.
 //
-// The store claims Record at the start of its transaction. When the key
-// was already claimed it sets Existing and returns ErrKeyClaimed without
-// changing anything; the caller answers as for a retry. Otherwise, just
-// before committing, it calls Respond with whether the object already
-// existed and stores the response it returns, then sets Completed.
+// Once the change's rows are written, and before it locks any stock, the
+// store calls Respond with whether the object already existed and inserts
+// Record with that response. When the key was already claimed it sets
+// Existing and returns ErrKeyClaimed, and the transaction rolls back; the
+// caller answers as for a retry. After the commit it sets Completed.
 type IdempotentWrite struct {
 	Record *IdempotencyRecord
 	// Respond renders the response the request will be answered with;
-	// the store calls it inside its transaction, after the object is
+	// the store calls it inside its transaction, once the object is
 	// complete. Set by the handler before it calls the store.
 	Respond func(existed bool) (status int, contentType, location string, body []byte, err error)
 
