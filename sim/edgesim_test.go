@@ -51,6 +51,7 @@ func TestFootfallProfile(t *testing.T) {
 func TestRunEdge(t *testing.T) {
 	var mu sync.Mutex
 	kinds := map[string]map[string]bool{} // device -> rollup kinds received
+	coldest := map[string]float64{}       // device -> lowest fridge minimum received
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		zr, err := gzip.NewReader(r.Body)
 		if err != nil {
@@ -69,6 +70,11 @@ func TestRunEdge(t *testing.T) {
 		var last int64
 		for _, rec := range b.Records {
 			kinds[b.DeviceID][rec.Rollup.Kind] = true
+			if r := rec.Rollup; r.Kind == popkit.RollupTemperature {
+				if c, ok := coldest[b.DeviceID]; !ok || r.TempMin < c {
+					coldest[b.DeviceID] = r.TempMin
+				}
+			}
 			last = rec.Seq
 		}
 		mu.Unlock()
@@ -79,6 +85,7 @@ func TestRunEdge(t *testing.T) {
 	for i, name := range []string{"steady", "flaky"} {
 		sites = append(sites, EdgeSite{Name: name, EventID: uuid.NewString(), DeviceID: uuid.NewString(), Token: "t", Flaky: i == 1})
 	}
+	sites[0].FridgeFailsAfter = time.Nanosecond // the steady site's fridge fails at once
 	agents := map[string]*edge.Agent{}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -114,6 +121,12 @@ func TestRunEdge(t *testing.T) {
 		flaky := agents["flaky"]
 		mu.Unlock()
 		if len(missing) == 0 && flaky != nil && uplinkErrors(t, flaky) > 0 {
+			mu.Lock()
+			failed, fine := coldest[sites[0].DeviceID], coldest[sites[1].DeviceID]
+			mu.Unlock()
+			if failed <= 8 || fine >= 8 {
+				t.Errorf("coldest fridge minute: %.2f °C at the failed fridge (want above 8), %.2f °C at the working one (want below 8)", failed, fine)
+			}
 			return
 		}
 		if time.Now().After(deadline) {
