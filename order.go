@@ -183,24 +183,7 @@ func (o *Order) Validate(now time.Time) error {
 	v.Check(o.ID == "" || ValidID(o.ID), "id", "must be a UUID (UUIDv7 recommended) or absent")
 	v.Check(ValidID(o.EventID), "event_id", "must be an event id")
 	v.Check(slices.Contains(Channels, o.Channel), "channel", "must be one of pos, same_day, next_day")
-	v.Check(len(o.Lines) >= 1 && len(o.Lines) <= MaxOrderLines, "lines", "must hold 1 to %d lines", MaxOrderLines)
-	seen := map[string]bool{}
-	var total int64
-	for i, l := range o.Lines {
-		f := fmt.Sprintf("lines[%d].", i)
-		switch {
-		case !ValidID(l.SKUID):
-			v.Add(f+"sku_id", "must be a SKU id")
-		case seen[l.SKUID]:
-			v.Add(f+"sku_id", "appears in more than one line")
-		}
-		seen[l.SKUID] = true
-		v.Check(l.Quantity >= 1 && l.Quantity <= MaxLineQuantity, f+"quantity", "must be between 1 and %d", MaxLineQuantity)
-		v.Check(l.UnitPriceMinor >= 0 && l.UnitPriceMinor <= MaxUnitPrice, f+"unit_price_minor", "must be between 0 and %d", MaxUnitPrice)
-		if l.Quantity > 0 && l.Quantity <= MaxLineQuantity && l.UnitPriceMinor >= 0 && l.UnitPriceMinor <= MaxUnitPrice {
-			total += int64(l.Quantity) * l.UnitPriceMinor
-		}
-	}
+	total := checkLines(&v, "", o.Lines)
 	p := o.Payment
 	v.Check(slices.Contains(PaymentMethods, p.Method), "payment.method", "must be one of cash, card, card_offline, external")
 	v.Check(p.AmountMinor == total, "payment.amount_minor", "must equal the order total %d", total)
@@ -223,6 +206,33 @@ func (o *Order) Validate(now time.Time) error {
 		v.Add("delivery.mode", "must be delivery or pickup")
 	}
 	return v.Err()
+}
+
+// checkLines checks the lines of an order or a sale, naming fields with
+// prefix ("" or "sale."): 1 to MaxOrderLines lines of distinct SKUs, each
+// with a quantity and a unit price in range. It returns the total of the
+// lines that are in range.
+func checkLines(v *Validation, prefix string, lines []OrderLine) (total int64) {
+	v.Check(len(lines) >= 1 && len(lines) <= MaxOrderLines, prefix+"lines", "must hold 1 to %d lines", MaxOrderLines)
+	seen := map[string]bool{}
+	for i, l := range lines {
+		f := fmt.Sprintf("%slines[%d].", prefix, i)
+		switch {
+		case !ValidID(l.SKUID):
+			v.Add(f+"sku_id", "must be a SKU id")
+		case seen[l.SKUID]:
+			v.Add(f+"sku_id", "appears in more than one line")
+		}
+		seen[l.SKUID] = true
+		okQty := l.Quantity >= 1 && l.Quantity <= MaxLineQuantity
+		okPrice := l.UnitPriceMinor >= 0 && l.UnitPriceMinor <= MaxUnitPrice
+		v.Check(okQty, f+"quantity", "must be between 1 and %d", MaxLineQuantity)
+		v.Check(okPrice, f+"unit_price_minor", "must be between 0 and %d", MaxUnitPrice)
+		if okQty && okPrice {
+			total += int64(l.Quantity) * l.UnitPriceMinor
+		}
+	}
+	return total
 }
 
 // SameRequest reports whether o, as a client sent it, asks for the same

@@ -3,43 +3,14 @@ package edge
 import (
 	"context"
 	"fmt"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
 	"github.com/google/uuid"
+	"github.com/popkit/popkit/internal/browsertest"
 )
-
-// chromiumPath is Debian's chromium, which CI installs.
-const chromiumPath = "/usr/bin/chromium"
-
-// posBrowser starts a headless chromium with a phone-sized window.
-func posBrowser(t *testing.T) context.Context {
-	t.Helper()
-	if _, err := os.Stat(chromiumPath); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%s is missing; CI must install chromium", chromiumPath)
-		}
-		t.Skipf("skipping the browser test: %s is not installed (apt-get install chromium; CI installs it)", chromiumPath)
-	}
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(chromiumPath),
-		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(390, 844),
-	}
-	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancel := chromedp.NewContext(actx)
-	t.Cleanup(func() { cancel(); cancelA() })
-	if err := chromedp.Do(ctx); err != nil {
-		t.Fatalf("start chromium: %v", err)
-	}
-	return ctx
-}
 
 // TestPOSPageBrowser drives the till page in a real browser on a phone-
 // sized screen: two items into the cart, pay cash, the receipt shows the
@@ -47,7 +18,7 @@ func posBrowser(t *testing.T) context.Context {
 // payment over the cap shows the refusal naming the cap.
 func TestPOSPageBrowser(t *testing.T) {
 	t.Parallel()
-	ctx := posBrowser(t)
+	ctx := browsertest.Start(t)
 	tee, mug := item("Tee", 2500, 10), item("Mug", 1200, 5)
 	f := newFakePOSServer(t, uuid.Must(uuid.NewV7()).String(), tee, mug)
 	c := posConfig(t, f)

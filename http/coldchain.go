@@ -24,7 +24,7 @@ var coldChainRoutes = []route{
 		doc: opDoc{id: "listExcursions", summary: "List cold-chain excursions.", note: excursionNote, query: append([]string{"node_id", "excursion_status"}, page...), out: "Excursion", list: true, status: 200}},
 	{method: "GET", path: "/api/v1/excursions/{id}", roles: rolesFulfiller, handler: plain((*Server).getExcursion),
 		doc: opDoc{id: "getExcursion", summary: "Read a cold-chain excursion.", note: excursionNote, out: "Excursion", status: 200}},
-	{method: "POST", path: "/api/v1/excursions/{id}/resolution", roles: rolesFulfiller, idem: idemOptional, handler: plain((*Server).resolveExcursion),
+	{method: "POST", path: "/api/v1/excursions/{id}/resolution", roles: rolesFulfiller, idem: idemOptional, handler: (*Server).resolveExcursion,
 		doc: opDoc{id: "resolveExcursion", summary: "Release the held orders (once the excursion has ended) or discard the node's perishable stock (cancelling and rerouting the held orders); 409 when already resolved, or for a release while the temperature is still above the limit.", note: excursionNote, in: "ResolutionInput", out: "Excursion", status: 200, errs: []int{409}}},
 }
 
@@ -163,26 +163,9 @@ func (s *Server) getExcursion(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, r, http.StatusOK, x)
 }
 
-func (s *Server) resolveExcursion(w http.ResponseWriter, r *http.Request) {
-	if _, err := s.findExcursion(r); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	body, err := readBody(r)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	res, err := decodeResolution(body)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	res.Actor = actorOf(token(r))
-	x, err := s.ColdChain.ResolveExcursion(r.Context(), r.PathValue("id"), *res)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, r, http.StatusOK, x)
+func (s *Server) resolveExcursion() http.HandlerFunc {
+	return handleAction(s, s.findExcursion, decodeResolution, func(r *http.Request, t *popkit.Token, res *popkit.Resolution) (*popkit.Excursion, error) {
+		res.Actor = actorOf(t)
+		return s.ColdChain.ResolveExcursion(r.Context(), r.PathValue("id"), *res)
+	})
 }

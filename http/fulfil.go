@@ -34,14 +34,14 @@ var fulfilRoutes = []route{
 		doc: opDoc{id: "listFulfilmentOrders", summary: "List fulfilment orders.", note: fulfillerOrders, query: append([]string{"node_id", "fulfilment_status", "order_id"}, page...), out: "FulfilmentOrder", list: true, status: 200}},
 	{method: "GET", path: "/api/v1/fulfilment-orders/{id}", roles: rolesFulfiller, handler: plain((*Server).getFulfilmentOrder),
 		doc: opDoc{id: "getFulfilmentOrder", summary: "Read a fulfilment order with its transitions.", note: fulfillerOrders, out: "FulfilmentOrder", status: 200}},
-	{method: "POST", path: "/api/v1/fulfilment-orders/{id}/transitions", roles: rolesFulfiller, idem: idemOptional, handler: plain((*Server).transitionFulfilmentOrder),
+	{method: "POST", path: "/api/v1/fulfilment-orders/{id}/transitions", roles: rolesFulfiller, idem: idemOptional, handler: (*Server).transitionFulfilmentOrder,
 		doc: opDoc{id: "transitionFulfilmentOrder", summary: "Move a fulfilment order (open → accepted → kitting → ready → out_for_delivery → delivered, or ready → picked_up; on_hold and back; cancelled before dispatch; failed after it, with a reason); 409 when illegal.", note: fulfillerOrders, in: "FulfilmentTransitionInput", out: "FulfilmentOrder", status: 200, errs: []int{409}}},
 
 	{method: "GET", path: "/api/v1/bundles", roles: rolesFulfiller, handler: (*Server).listBundles,
 		doc: opDoc{id: "listBundles", summary: "List shared bundles.", note: fulfillerOrders, query: append([]string{"node_id", "bundle_status"}, page...), out: "Bundle", list: true, status: 200}},
 	{method: "GET", path: "/api/v1/bundles/{id}", roles: rolesFulfiller, handler: plain((*Server).getBundle),
 		doc: opDoc{id: "getBundle", summary: "Read a bundle with its members and cost shares (current shares while it forms).", note: fulfillerOrders, out: "Bundle", status: 200}},
-	{method: "POST", path: "/api/v1/bundles/{id}/transitions", roles: rolesFulfiller, idem: idemOptional, handler: plain((*Server).transitionBundle),
+	{method: "POST", path: "/api/v1/bundles/{id}/transitions", roles: rolesFulfiller, idem: idemOptional, handler: (*Server).transitionBundle,
 		doc: opDoc{id: "transitionBundle", summary: "Advance a bundle (forming → locked at the cutoff → kitting → dispatched → delivered); 409 when illegal.", note: fulfillerOrders, in: "BundleTransitionInput", out: "Bundle", status: 200, errs: []int{409}}},
 }
 
@@ -84,8 +84,6 @@ func decodeBundleTransition(body []byte) (*bundleTransitionInput, error) {
 	return &in, nil
 }
 
-func actorOf(t *popkit.Token) string { return string(t.Role) + ":" + t.ID }
-
 func (s *Server) findFulfilmentOrder(r *http.Request) (*fulfil.FulfilmentOrder, error) {
 	return load(r, "id", "fulfilment order", s.Fulfilment.FindFulfilmentOrderByID, func(t *popkit.Token, fo *fulfil.FulfilmentOrder) error {
 		return ownNode(t, fo.NodeID, "fulfilment order")
@@ -112,27 +110,10 @@ func (s *Server) listFulfilmentOrders() http.HandlerFunc {
 	})
 }
 
-func (s *Server) transitionFulfilmentOrder(w http.ResponseWriter, r *http.Request) {
-	if _, err := s.findFulfilmentOrder(r); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	body, err := readBody(r)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	in, err := decodeFOTransition(body)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	fo, err := s.Fulfilment.TransitionFulfilmentOrder(r.Context(), r.PathValue("id"), in.To, actorOf(token(r)), in.Reason)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, r, http.StatusOK, fo)
+func (s *Server) transitionFulfilmentOrder() http.HandlerFunc {
+	return handleAction(s, s.findFulfilmentOrder, decodeFOTransition, func(r *http.Request, t *popkit.Token, in *foTransitionInput) (*fulfil.FulfilmentOrder, error) {
+		return s.Fulfilment.TransitionFulfilmentOrder(r.Context(), r.PathValue("id"), in.To, actorOf(t), in.Reason)
+	})
 }
 
 func (s *Server) findBundle(r *http.Request) (*fulfil.BundleRecord, error) {
@@ -160,25 +141,8 @@ func (s *Server) listBundles() http.HandlerFunc {
 	})
 }
 
-func (s *Server) transitionBundle(w http.ResponseWriter, r *http.Request) {
-	if _, err := s.findBundle(r); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	body, err := readBody(r)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	in, err := decodeBundleTransition(body)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	b, err := s.Fulfilment.TransitionBundle(r.Context(), r.PathValue("id"), in.To, actorOf(token(r)))
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, r, http.StatusOK, b)
+func (s *Server) transitionBundle() http.HandlerFunc {
+	return handleAction(s, s.findBundle, decodeBundleTransition, func(r *http.Request, t *popkit.Token, in *bundleTransitionInput) (*fulfil.BundleRecord, error) {
+		return s.Fulfilment.TransitionBundle(r.Context(), r.PathValue("id"), in.To, actorOf(t))
+	})
 }

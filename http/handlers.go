@@ -153,6 +153,38 @@ func handleGet[T any](s *Server, what string, find func(context.Context, string)
 	}
 }
 
+// handleAction serves a POST that acts on an existing object: find loads
+// the object of the path as the token may see it (404 or 403 otherwise),
+// then the body is decoded, act applies it on behalf of the token, and the
+// answer is 200 with act's result.
+func handleAction[V, In, Out any](s *Server, find func(*http.Request) (V, error), decode func([]byte) (In, error), act func(r *http.Request, t *popkit.Token, in In) (Out, error)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if _, err := find(r); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		body, err := readBody(r)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		in, err := decode(body)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		out, err := act(r, token(r), in)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		writeJSON(w, r, http.StatusOK, out)
+	}
+}
+
+// actorOf names a token as the actor of a stored change: "role:token-id".
+func actorOf(t *popkit.Token) string { return string(t.Role) + ":" + t.ID }
+
 // load finds the object named by path parameter param and applies check.
 func load[T any](r *http.Request, param, what string, find func(context.Context, string) (*T, error), check func(*popkit.Token, *T) error) (*T, error) {
 	id, err := pathID(r, param, what)

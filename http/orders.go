@@ -168,26 +168,8 @@ func (s *Server) listOrders() http.HandlerFunc {
 
 // transitionOrder moves an order to another status; the caller's token is
 // stored as the actor.
-func (s *Server) transitionOrder(w http.ResponseWriter, r *http.Request) {
-	if _, err := s.findOrder(r); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	body, err := readBody(r)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	in, err := decodeTransition(body)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	t := token(r)
-	o, err := s.Orders.TransitionOrder(r.Context(), r.PathValue("id"), in.To, string(t.Role)+":"+t.ID, in.Reason)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, r, http.StatusOK, o)
+func (s *Server) transitionOrder() http.HandlerFunc {
+	return handleAction(s, s.findOrder, decodeTransition, func(r *http.Request, t *popkit.Token, in *transitionInput) (*popkit.Order, error) {
+		return s.Orders.TransitionOrder(r.Context(), r.PathValue("id"), in.To, actorOf(t), in.Reason)
+	})
 }

@@ -31,7 +31,7 @@ var reconcileRoutes = []route{
 		doc: opDoc{id: "listExceptions", summary: "List reconciliation exceptions (oversells of offline sales, sales naming SKUs not in the assortment, sale ids reused by another order), oldest first.", note: brandExceptions, query: append([]string{"event_id", "exception_status", "exception_kind"}, page...), out: "Exception", list: true, status: 200}},
 	{method: "GET", path: "/api/v1/exceptions/{id}", roles: rolesReconcile, handler: plain((*Server).getException),
 		doc: opDoc{id: "getException", summary: "Read one exception with its resolution.", note: brandExceptions, out: "Exception", status: 200}},
-	{method: "POST", path: "/api/v1/exceptions/{id}/resolution", roles: rolesReconcile, idem: idemOptional, handler: plain((*Server).resolveException),
+	{method: "POST", path: "/api/v1/exceptions/{id}/resolution", roles: rolesReconcile, idem: idemOptional, handler: (*Server).resolveException,
 		doc: opDoc{id: "resolveException", summary: "Resolve an open exception: an oversell by backorder (node_id), substitute (sku_id and quantity, taken from that SKU's stock) or refund (shortfall × unit price; the order moves to partially_refunded or refunded); the other kinds by dismiss with a note. 409 when already resolved or the substitute's stock is short; 422 for an unknown node or a substitute not in the event's assortment.", note: brandExceptions, in: "ExceptionResolutionInput", out: "Exception", status: 200, errs: []int{409, 422}}},
 	{method: "POST", path: "/api/v1/events/{id}/stock-counts", roles: rolesReconcile, idem: idemOptional, handler: plain((*Server).createStockCount),
 		doc: opDoc{id: "createStockCount", summary: "Record a physical stock count at counted_at, a checkpoint: each SKU's stock on hand becomes the counted quantity less the units known to have left after counted_at (offline sales, substitutes, fulfilled orders), never below what orders reserve. A count older than the SKU's latest one is stored but moves nothing (applied false).", note: brandCounts, in: "StockCountInput", out: "StockCount", status: 201}},
@@ -127,37 +127,19 @@ func (s *Server) getException(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, r, http.StatusOK, e)
 }
 
-// resolveException resolves an exception; the caller's token is stored as
-// the actor.
-func (s *Server) resolveException(w http.ResponseWriter, r *http.Request) {
-	if _, err := load(r, "id", "exception", s.Reconcile.FindException, exceptionScope); err != nil {
-		s.writeError(w, r, err)
-		return
+func (s *Server) resolveException() http.HandlerFunc {
+	find := func(r *http.Request) (*popkit.Exception, error) {
+		return load(r, "id", "exception", s.Reconcile.FindException, exceptionScope)
 	}
-	body, err := readBody(r)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	res, err := decodeExceptionResolution(body)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	t := token(r)
-	if t.Role == popkit.RoleBrand && res.Kind == popkit.ResolveSubstitute {
-		if err := s.ownSKU(r.Context(), t, res.SKUID, "sku_id"); err != nil {
-			s.writeError(w, r, err)
-			return
+	return handleAction(s, find, decodeExceptionResolution, func(r *http.Request, t *popkit.Token, res *popkit.ExceptionResolution) (*popkit.Exception, error) {
+		if t.Role == popkit.RoleBrand && res.Kind == popkit.ResolveSubstitute {
+			if err := s.ownSKU(r.Context(), t, res.SKUID, "sku_id"); err != nil {
+				return nil, err
+			}
 		}
-	}
-	res.Actor = string(t.Role) + ":" + t.ID
-	e, err := s.Reconcile.ResolveException(r.Context(), r.PathValue("id"), res)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, r, http.StatusOK, e)
+		res.Actor = actorOf(t)
+		return s.Reconcile.ResolveException(r.Context(), r.PathValue("id"), res)
+	})
 }
 
 // ownSKU lets a brand token name only its own SKUs: another brand's SKU is
@@ -209,7 +191,7 @@ func (s *Server) createStockCount(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
-	c.Actor = string(t.Role) + ":" + t.ID
+	c.Actor = actorOf(t)
 	if err := s.Reconcile.RecordStockCount(r.Context(), c); err != nil {
 		s.writeError(w, r, err)
 		return

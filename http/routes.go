@@ -135,7 +135,7 @@ var coreRoutes = []route{
 		doc: opDoc{id: "listOrders", summary: "List orders.", note: deviceOrders, query: append([]string{"event_id", "order_status", "channel"}, page...), out: "Order", list: true, status: 200}},
 	{method: "GET", path: "/api/v1/orders/{id}", roles: rolesDevice, handler: plain((*Server).getOrder),
 		doc: opDoc{id: "getOrder", summary: "Read an order with its transitions.", note: deviceOrders, out: "Order", status: 200}},
-	{method: "POST", path: "/api/v1/orders/{id}/transitions", roles: rolesDevice, idem: idemOptional, handler: plain((*Server).transitionOrder),
+	{method: "POST", path: "/api/v1/orders/{id}/transitions", roles: rolesDevice, idem: idemOptional, handler: (*Server).transitionOrder,
 		doc: opDoc{id: "transitionOrder", summary: "Move an order to another status, stored with the calling token as actor; 409 for an illegal move.", note: deviceOrders, in: "OrderTransitionInput", out: "Order", status: 200, errs: []int{409}}},
 
 	{method: "GET", path: "/api/v1/devices", roles: rolesDevice, handler: (*Server).listDevices,

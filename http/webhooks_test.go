@@ -3,36 +3,13 @@ package http_test
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/popkit/popkit"
 	"github.com/popkit/popkit/sqlstore"
+	"github.com/popkit/popkit/sqlstore/sqlstoretest"
 )
-
-// mkHookNode inserts a fulfilment node row directly (the node routes are
-// another area's) and returns its id.
-func mkHookNode(tb testing.TB, db *sqlstore.DB) string {
-	tb.Helper()
-	id := popkit.NewID()
-	q := `INSERT INTO nodes (id, name, kind, lat, lon, service_radius_km, time_zone, opening_hours, same_day_cutoff,
-		capacity_per_hour, capacity_per_day, cold_chain, makes, cost_per_order_minor, cost_per_bundle_minor, external, created_at, updated_at)
-		VALUES (?, 'Partner', 'kitting_station', 52.5, 13.4, 10, 'Europe/Berlin', '[]', 960, 10, 100, ?, '[]', 0, 0, ?, ?, ?)`
-	var at any = time.Now().UTC()
-	if db.Dialect() == sqlstore.DialectPostgres {
-		for i := 1; strings.Contains(q, "?"); i++ {
-			q = strings.Replace(q, "?", fmt.Sprintf("$%d", i), 1)
-		}
-	} else {
-		at = time.Now().UnixMicro()
-	}
-	if _, err := db.WritePool().ExecContext(context.Background(), q, id, false, true, at, at); err != nil {
-		tb.Fatalf("insert node: %v", err)
-	}
-	return id
-}
 
 // fulfillerToken returns the secret of a new fulfiller token for node.
 func fulfillerToken(tb testing.TB, db *sqlstore.DB, node string) string {
@@ -47,7 +24,7 @@ func fulfillerToken(tb testing.TB, db *sqlstore.DB, node string) string {
 func TestWebhookEndpointRoutes(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	a, b := mkHookNode(t, e.db), mkHookNode(t, e.db)
+	a, b := sqlstoretest.PartnerNode(t, e.db), sqlstoretest.PartnerNode(t, e.db)
 	fa := fulfillerToken(t, e.db, a)
 
 	e.do("GET", "/api/v1/nodes/"+a+"/webhook", e.admin, nil).want(t, 404)
@@ -88,7 +65,7 @@ func TestWebhookDeliveryRoutes(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
-	a, b := mkHookNode(t, e.db), mkHookNode(t, e.db)
+	a, b := sqlstoretest.PartnerNode(t, e.db), sqlstoretest.PartnerNode(t, e.db)
 	fa := fulfillerToken(t, e.db, a)
 	for _, n := range []string{a, b} {
 		e.do("PUT", "/api/v1/nodes/"+n+"/webhook", e.admin, map[string]string{"url": "https://partner.example/hooks"}).want(t, 200)
@@ -127,7 +104,7 @@ func TestWebhookDeliveryRoutes(t *testing.T) {
 // webhooksScenario calls every webhook route for TestOpenAPIScenario.
 func webhooksScenario(t *testing.T, e *env) {
 	t.Helper()
-	node := mkHookNode(t, e.db)
+	node := sqlstoretest.PartnerNode(t, e.db)
 	e.do("PUT", "/api/v1/nodes/"+node+"/webhook", e.admin, map[string]string{"url": "https://partner.example/hooks"}).want(t, 200)
 	e.do("GET", "/api/v1/nodes/"+node+"/webhook", fulfillerToken(t, e.db, node), nil).want(t, 200)
 	if err := e.db.NotifyNode(context.Background(), node, popkit.WebhookBundleLocked, map[string]string{"id": "b"}); err != nil {
@@ -142,7 +119,7 @@ func webhooksScenario(t *testing.T, e *env) {
 // or a 4xx problem; never a 5xx (e.do fails the test on one).
 func FuzzWebhookEndpointBody(f *testing.F) {
 	e := newEnv(f)
-	node := mkHookNode(f, e.db)
+	node := sqlstoretest.PartnerNode(f, e.db)
 	for _, s := range []string{`{"url":"https://partner.example/hooks"}`, `{"url":"http://[::1]:8080/x?y=1#z"}`, `{"url":""}`,
 		`{"url":"ftp://x"}`, `{"url":null}`, `{"url":"https://x.example","extra":1}`, `[]`, `{"url":"https://\u0000x"}`, `{"url":"https://%zz"}`} {
 		f.Add(s)

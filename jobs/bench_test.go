@@ -8,6 +8,7 @@ import (
 	"github.com/popkit/popkit"
 	"github.com/popkit/popkit/jobs"
 	"github.com/popkit/popkit/sqlstore"
+	"github.com/popkit/popkit/sqlstore/sqlstoretest"
 )
 
 // BenchmarkDeliverWebhooks measures delivery throughput: b.N webhooks are
@@ -23,7 +24,7 @@ func BenchmarkDeliverWebhooks(b *testing.B) {
 				b.Fatal(err)
 			}
 			b.Cleanup(func() { db.Close() })
-			e := &env{dsn: dsn, db: db, node: mkNode(b, db)}
+			e := &env{dsn: dsn, db: db, node: sqlstoretest.PartnerNode(b, db)}
 			rc := newReceiver(b, nil)
 			register(b, e, rc)
 			for i := range b.N {

@@ -56,31 +56,9 @@ func forEachBackend(t *testing.T, fn func(t *testing.T, e *env)) {
 				t.Fatal(err)
 			}
 			t.Cleanup(func() { db.Close() })
-			fn(t, &env{dsn: dsn, db: db, node: mkNode(t, db)})
+			fn(t, &env{dsn: dsn, db: db, node: sqlstoretest.PartnerNode(t, db)})
 		})
 	}
-}
-
-// mkNode inserts a fulfilment node row directly (the node service is
-// another package's) and returns its id.
-func mkNode(t testing.TB, db *sqlstore.DB) string {
-	t.Helper()
-	id := popkit.NewID()
-	q := `INSERT INTO nodes (id, name, kind, lat, lon, service_radius_km, time_zone, opening_hours, same_day_cutoff,
-		capacity_per_hour, capacity_per_day, cold_chain, makes, cost_per_order_minor, cost_per_bundle_minor, external, created_at, updated_at)
-		VALUES (?, 'Partner', 'kitting_station', 52.5, 13.4, 10, 'Europe/Berlin', '[]', 960, 10, 100, ?, '[]', 0, 0, ?, ?, ?)`
-	var at any = time.Now().UTC()
-	if db.Dialect() == sqlstore.DialectPostgres {
-		for i := 1; strings.Contains(q, "?"); i++ {
-			q = strings.Replace(q, "?", fmt.Sprintf("$%d", i), 1)
-		}
-	} else {
-		at = time.Now().UnixMicro()
-	}
-	if _, err := db.WritePool().ExecContext(context.Background(), q, id, false, true, at, at); err != nil {
-		t.Fatalf("insert node: %v", err)
-	}
-	return id
 }
 
 // start starts a Runner over e's database with short backoffs.
@@ -387,7 +365,7 @@ func TestTwoRunnersDeliverOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	e := &env{dsn: dsn, db: db, node: mkNode(t, db)}
+	e := &env{dsn: dsn, db: db, node: sqlstoretest.PartnerNode(t, db)}
 	rc := newReceiver(t, nil)
 	register(t, e, rc)
 	start(t, e, jobs.Config{Workers: 4})

@@ -149,26 +149,9 @@ func (db *DB) FindBundles(ctx context.Context, f fulfil.BundleFilter) ([]*fulfil
 	if f.Status != "" {
 		w.and("b.status = ?", string(f.Status))
 	}
-	limit, err := pageWhere(f.Page, &w, "b.id")
+	bs, next, err := findPageThen(ctx, db, "find bundles", f.Page, &w, bundleCols, bundleFrom, "b.id", scanBundle,
+		func(b *bundleRow) string { return b.ID }, loadMembers)
 	if err != nil {
-		return nil, "", err
-	}
-	tx, err := db.begin(ctx, false)
-	if err != nil {
-		return nil, "", err
-	}
-	defer tx.Rollback()
-	q, args := listQuery(bundleCols, bundleFrom, &w, "b.id", limit)
-	rows, err := tx.query(ctx, q, args...)
-	if err != nil {
-		return nil, "", wrap("find bundles", err)
-	}
-	bs, err := collect(rows, scanBundle)
-	if err != nil {
-		return nil, "", wrap("find bundles", err)
-	}
-	bs, next := nextPage(bs, limit, func(b *bundleRow) string { return b.ID })
-	if err := loadMembers(ctx, tx, bs); err != nil {
 		return nil, "", err
 	}
 	out := make([]*fulfil.BundleRecord, len(bs))

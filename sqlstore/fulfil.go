@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"strings"
+	"time"
 
 	"github.com/popkit/popkit"
 	"github.com/popkit/popkit/fulfil"
@@ -63,19 +64,11 @@ func findFO(ctx context.Context, tx *txn, id string, history bool) (*fulfil.Fulf
 	if !history {
 		return fo, nil
 	}
-	rows, err := tx.query(ctx, `SELECT from_status, to_status, actor, reason, at FROM fulfilment_transitions WHERE fulfilment_order_id = ? ORDER BY seq`, id)
-	if err != nil {
-		return nil, wrap("find fulfilment transitions", err)
-	}
-	fo.Transitions, err = collect(rows, func(s scanner) (fulfil.Step, error) {
-		var st fulfil.Step
-		var from, to string
-		err := s.Scan(&from, &to, &st.Actor, &st.Reason, scanTime(&st.At))
-		st.From, st.To = fulfil.State(from), fulfil.State(to)
-		return st, err
+	fo.Transitions, err = readHistory(ctx, tx, "fulfilment_transitions", "fulfilment_order_id", id, func(from, to, actor, reason string, at time.Time) fulfil.Step {
+		return fulfil.Step{From: fulfil.State(from), To: fulfil.State(to), Actor: actor, Reason: reason, At: at}
 	})
 	if err != nil {
-		return nil, wrap("find fulfilment transitions", err)
+		return nil, err
 	}
 	return fo, nil
 }
@@ -120,29 +113,8 @@ func (db *DB) FindFulfilmentOrders(ctx context.Context, f fulfil.OrderFilter) ([
 	if f.OrderID != "" {
 		w.and("order_id = ?", f.OrderID)
 	}
-	limit, err := pageWhere(f.Page, &w, "id")
-	if err != nil {
-		return nil, "", err
-	}
-	tx, err := db.begin(ctx, false)
-	if err != nil {
-		return nil, "", err
-	}
-	defer tx.Rollback()
-	q, args := listQuery(foCols, "fulfilment_orders", &w, "id", limit)
-	rows, err := tx.query(ctx, q, args...)
-	if err != nil {
-		return nil, "", wrap("find fulfilment orders", err)
-	}
-	fos, err := collect(rows, scanFO)
-	if err != nil {
-		return nil, "", wrap("find fulfilment orders", err)
-	}
-	fos, next := nextPage(fos, limit, func(fo *fulfil.FulfilmentOrder) string { return fo.ID })
-	if err := loadFOLines(ctx, tx, fos); err != nil {
-		return nil, "", err
-	}
-	return fos, next, nil
+	return findPageThen(ctx, db, "find fulfilment orders", f.Page, &w, foCols, "fulfilment_orders", "id", scanFO,
+		func(fo *fulfil.FulfilmentOrder) string { return fo.ID }, loadFOLines)
 }
 
 // fulfilmentSummaries returns the fulfilment orders of an order, in short.

@@ -101,19 +101,8 @@ func (db *DB) CreateOrder(ctx context.Context, o *popkit.Order) (bool, error) {
 		idem.Completed = true
 		return true, nil
 	}
-	// All lines in one statement: one round trip to the database.
-	var q strings.Builder
-	args := make([]any, 0, 6*len(o.Lines))
-	q.WriteString(`INSERT INTO order_lines (order_id, line_no, sku_id, quantity, unit_price_minor, unit_cost_minor) VALUES `)
-	for i, l := range o.Lines {
-		if i > 0 {
-			q.WriteString(", ")
-		}
-		q.WriteString("(?, ?, ?, ?, ?, ?)")
-		args = append(args, o.ID, i, l.SKUID, l.Quantity, l.UnitPriceMinor, l.UnitCostMinor)
-	}
-	if _, err := tx.exec(ctx, q.String(), args...); err != nil {
-		return false, wrap("insert order lines", err)
+	if err := insertLines(ctx, tx, o); err != nil {
+		return false, err
 	}
 	o.Status, o.OccurredAt, o.CreatedAt, o.UpdatedAt, o.Transitions = popkit.OrderConfirmed, occurred, tx.now, tx.now, nil
 	if o.Channel == popkit.ChannelSameDay {
@@ -147,6 +136,25 @@ func (db *DB) CreateOrder(ctx context.Context, o *popkit.Order) (bool, error) {
 		idem.Completed = true
 	}
 	return false, nil
+}
+
+// insertLines stores the lines of o, all in one statement: one round trip
+// to the database.
+func insertLines(ctx context.Context, tx *txn, o *popkit.Order) error {
+	var q strings.Builder
+	args := make([]any, 0, 6*len(o.Lines))
+	q.WriteString(`INSERT INTO order_lines (order_id, line_no, sku_id, quantity, unit_price_minor, unit_cost_minor) VALUES `)
+	for i, l := range o.Lines {
+		if i > 0 {
+			q.WriteString(", ")
+		}
+		q.WriteString("(?, ?, ?, ?, ?, ?)")
+		args = append(args, o.ID, i, l.SKUID, l.Quantity, l.UnitPriceMinor, l.UnitCostMinor)
+	}
+	if _, err := tx.exec(ctx, q.String(), args...); err != nil {
+		return wrap("insert order lines", err)
+	}
+	return nil
 }
 
 // priceLines checks every line against the event's assortment and sets its
@@ -250,29 +258,8 @@ func (db *DB) FindOrders(ctx context.Context, f popkit.OrderFilter) ([]*popkit.O
 	if f.Channel != "" {
 		w.and("channel = ?", string(f.Channel))
 	}
-	limit, err := pageWhere(f.Page, &w, "id")
-	if err != nil {
-		return nil, "", err
-	}
-	tx, err := db.begin(ctx, false)
-	if err != nil {
-		return nil, "", err
-	}
-	defer tx.Rollback()
-	q, args := listQuery(orderCols, "orders", &w, "id", limit)
-	rows, err := tx.query(ctx, q, args...)
-	if err != nil {
-		return nil, "", wrap("find orders", err)
-	}
-	orders, err := collect(rows, scanOrder)
-	if err != nil {
-		return nil, "", wrap("find orders", err)
-	}
-	orders, next := nextPage(orders, limit, func(o *popkit.Order) string { return o.ID })
-	if err := loadLines(ctx, tx, orders); err != nil {
-		return nil, "", err
-	}
-	return orders, next, nil
+	return findPageThen(ctx, db, "find orders", f.Page, &w, orderCols, "orders", "id", scanOrder,
+		func(o *popkit.Order) string { return o.ID }, loadLines)
 }
 
 // TransitionOrder moves an order to another status and moves its stock.
@@ -423,21 +410,32 @@ func findOrder(ctx context.Context, tx *txn, id string, history bool) (*popkit.O
 	if !history {
 		return o, nil
 	}
-	rows, err := tx.query(ctx, `SELECT from_status, to_status, actor, reason, at FROM order_transitions WHERE order_id = ? ORDER BY seq`, id)
-	if err != nil {
-		return nil, wrap("find order transitions", err)
-	}
-	o.Transitions, err = collect(rows, func(s scanner) (popkit.OrderTransition, error) {
-		var t popkit.OrderTransition
-		var from, to string
-		err := s.Scan(&from, &to, &t.Actor, &t.Reason, scanTime(&t.At))
-		t.From, t.To = popkit.OrderStatus(from), popkit.OrderStatus(to)
-		return t, err
+	o.Transitions, err = readHistory(ctx, tx, "order_transitions", "order_id", id, func(from, to, actor, reason string, at time.Time) popkit.OrderTransition {
+		return popkit.OrderTransition{From: popkit.OrderStatus(from), To: popkit.OrderStatus(to), Actor: actor, Reason: reason, At: at}
 	})
 	if err != nil {
-		return nil, wrap("find order transitions", err)
+		return nil, err
 	}
 	return o, nil
+}
+
+// readHistory reads the stored status changes of one object from table
+// (keyed by keyCol, in seq order), oldest first, making each with mk.
+func readHistory[T any](ctx context.Context, tx *txn, table, keyCol, id string, mk func(from, to, actor, reason string, at time.Time) T) ([]T, error) {
+	rows, err := tx.query(ctx, `SELECT from_status, to_status, actor, reason, at FROM `+table+` WHERE `+keyCol+` = ? ORDER BY seq`, id)
+	if err != nil {
+		return nil, wrap("find "+table, err)
+	}
+	out, err := collect(rows, func(s scanner) (T, error) {
+		var from, to, actor, reason string
+		var at time.Time
+		err := s.Scan(&from, &to, &actor, &reason, scanTime(&at))
+		return mk(from, to, actor, reason, at), err
+	})
+	if err != nil {
+		return nil, wrap("find "+table, err)
+	}
+	return out, nil
 }
 
 // loadLines fills the lines of orders with one query.

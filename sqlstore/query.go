@@ -193,7 +193,15 @@ func (db *DB) inList(col string, ids []string) (string, []any) {
 // by p in id order, and returns the scanned rows and the next page's cursor.
 // what names the list in errors.
 func findPage[T any](ctx context.Context, db *DB, what string, p popkit.Page, w *where, cols, table string, scan func(scanner) (T, error), id func(T) string) ([]T, string, error) {
-	limit, err := pageWhere(p, w, "id")
+	return findPageThen(ctx, db, what, p, w, cols, table, "id", scan, id, nil)
+}
+
+// findPageThen is findPage over from (a table or a join) paged by idCol,
+// and then, when set, runs in the same read transaction on the page's rows
+// (to load their children, as an order's lines).
+func findPageThen[T any](ctx context.Context, db *DB, what string, p popkit.Page, w *where, cols, from, idCol string,
+	scan func(scanner) (T, error), id func(T) string, then func(context.Context, *txn, []T) error) ([]T, string, error) {
+	limit, err := pageWhere(p, w, idCol)
 	if err != nil {
 		return nil, "", err
 	}
@@ -202,7 +210,7 @@ func findPage[T any](ctx context.Context, db *DB, what string, p popkit.Page, w 
 		return nil, "", err
 	}
 	defer tx.Rollback()
-	q, args := listQuery(cols, table, w, "id", limit)
+	q, args := listQuery(cols, from, w, idCol, limit)
 	rows, err := tx.query(ctx, q, args...)
 	if err != nil {
 		return nil, "", wrap(what, err)
@@ -212,5 +220,10 @@ func findPage[T any](ctx context.Context, db *DB, what string, p popkit.Page, w 
 		return nil, "", wrap(what, err)
 	}
 	items, next := nextPage(items, limit, id)
+	if then != nil {
+		if err := then(ctx, tx, items); err != nil {
+			return nil, "", err
+		}
+	}
 	return items, next, nil
 }

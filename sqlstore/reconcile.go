@@ -133,18 +133,8 @@ func applySale(ctx context.Context, tx *txn, s *popkit.Sale) (*popkit.SaleResult
 		res, _, err := existingSale(ctx, tx, o)
 		return res, err
 	}
-	var q strings.Builder
-	args := make([]any, 0, 6*len(o.Lines))
-	q.WriteString(`INSERT INTO order_lines (order_id, line_no, sku_id, quantity, unit_price_minor, unit_cost_minor) VALUES `)
-	for i, l := range o.Lines {
-		if i > 0 {
-			q.WriteString(", ")
-		}
-		q.WriteString("(?, ?, ?, ?, ?, ?)")
-		args = append(args, o.ID, i, l.SKUID, l.Quantity, l.UnitPriceMinor, l.UnitCostMinor)
-	}
-	if _, err := tx.exec(ctx, q.String(), args...); err != nil {
-		return nil, wrap("insert sale order lines", err)
+	if err := insertLines(ctx, tx, o); err != nil {
+		return nil, err
 	}
 	lines := slices.Clone(o.Lines)
 	slices.SortFunc(lines, func(a, b popkit.OrderLine) int { return strings.Compare(a.SKUID, b.SKUID) })

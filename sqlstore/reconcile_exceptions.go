@@ -225,21 +225,6 @@ func refund(ctx context.Context, tx *txn, e *popkit.Exception, r *popkit.Excepti
 	if to == o.Status {
 		return nil
 	}
-	if !o.Status.CanMoveTo(to) {
-		return conflict("kind", "the order cannot move from %s to %s", o.Status, to)
-	}
-	n, err := tx.execN(ctx, `UPDATE orders SET status = ?, updated_at = ? WHERE id = ? AND status = ?`, string(to), tx.timeArg(tx.now), o.ID, string(o.Status))
-	if err != nil {
-		return wrap("update order status", err)
-	}
-	if n == 0 {
-		return conflict("kind", "the order changed concurrently; read it and retry")
-	}
 	reason := fmt.Sprintf("refund of %d short units of sku %s (exception %s)", e.Shortfall, e.SKUID, e.ID)
-	if _, err := tx.exec(ctx, `INSERT INTO order_transitions (order_id, seq, from_status, to_status, actor, reason, at)
-		VALUES (?, (SELECT COUNT(*) FROM order_transitions WHERE order_id = ?), ?, ?, ?, ?, ?)`,
-		o.ID, o.ID, string(o.Status), string(to), r.Actor, reason, tx.timeArg(tx.now)); err != nil {
-		return wrap("insert order transition", err)
-	}
-	return nil
+	return transitionOrder(ctx, tx, o.ID, to, r.Actor, reason)
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/popkit/popkit"
 	"github.com/popkit/popkit/sqlstore"
+	"github.com/popkit/popkit/sqlstore/sqlstoretest"
 )
 
 // saleDay is 10:00 UTC on the day of the reconciliation tests.
@@ -350,27 +351,6 @@ func TestReconcileRace(t *testing.T) {
 	})
 }
 
-// mkNode inserts a fulfilment node row (the fulfilment code is another
-// package's; reconciliation only checks that the node exists).
-func mkNode(t *testing.T, db *sqlstore.DB) string {
-	t.Helper()
-	id := popkit.NewID()
-	var now any = time.Now().UTC()
-	q := `INSERT INTO nodes (id, name, kind, lat, lon, service_radius_km, time_zone, opening_hours, same_day_cutoff, capacity_per_hour,
-		capacity_per_day, cold_chain, makes, cost_per_order_minor, cost_per_bundle_minor, external, created_at, updated_at)
-		VALUES (?, 'Kitting', 'kitting', 52.5, 13.4, 10, 'Europe/Berlin', '[]', 900, 10, 100, ?, '[]', 100, 50, ?, ?, ?)`
-	if db.Dialect() == sqlstore.DialectPostgres {
-		q = `INSERT INTO nodes (id, name, kind, lat, lon, service_radius_km, time_zone, opening_hours, same_day_cutoff, capacity_per_hour,
-		capacity_per_day, cold_chain, makes, cost_per_order_minor, cost_per_bundle_minor, external, created_at, updated_at)
-		VALUES ($1, 'Kitting', 'kitting', 52.5, 13.4, 10, 'Europe/Berlin', '[]', 900, 10, 100, $2, '[]', 100, 50, $3, $4, $5)`
-	} else {
-		now = time.Now().UnixMicro()
-	}
-	_, err := db.SQL().ExecContext(t.Context(), q, id, false, false, now, now)
-	must(t, err)
-	return id
-}
-
 func TestResolveException(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, db *sqlstore.DB) {
 		ctx := t.Context()
@@ -393,7 +373,7 @@ func TestResolveException(t *testing.T) {
 		// A third sale oversells a again, for the backorder.
 		res2 := mustApply(t, db, ev, sale(ev, at(20), 1000, a, 1))
 		ec := res2.Exceptions[0]
-		nodeID := mkNode(t, db)
+		nodeID := sqlstoretest.PartnerNode(t, db)
 
 		before := count(t, db, "stock_movements")
 		bad := []struct {

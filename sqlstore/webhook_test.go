@@ -3,43 +3,19 @@ package sqlstore_test
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/popkit/popkit"
 	"github.com/popkit/popkit/sqlstore"
+	"github.com/popkit/popkit/sqlstore/sqlstoretest"
 )
-
-// mkWebhookNode inserts a fulfilment node row directly and returns its id.
-func mkWebhookNode(t testing.TB, db *sqlstore.DB) string {
-	t.Helper()
-	id := popkit.NewID()
-	q := `INSERT INTO nodes (id, name, kind, lat, lon, service_radius_km, time_zone, opening_hours, same_day_cutoff,
-		capacity_per_hour, capacity_per_day, cold_chain, makes, cost_per_order_minor, cost_per_bundle_minor, external, created_at, updated_at)
-		VALUES (?, 'Partner', 'kitting_station', 52.5, 13.4, 10, 'Europe/Berlin', '[]', 960, 10, 100, ?, '[]', 0, 0, ?, ?, ?)`
-	var at any = time.Now().UTC()
-	if db.Dialect() == sqlstore.DialectPostgres {
-		for i := 1; strings.Contains(q, "?"); i++ {
-			q = strings.Replace(q, "?", fmt.Sprintf("$%d", i), 1)
-		}
-	} else {
-		at = time.Now().UnixMicro()
-	}
-	must(t, execWrite(db, q, id, false, true, at, at))
-	return id
-}
-
-func execWrite(db *sqlstore.DB, q string, args ...any) error {
-	_, err := db.WritePool().ExecContext(context.Background(), q, args...)
-	return err
-}
 
 func TestWebhookEndpoint(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, db *sqlstore.DB) {
 		ctx := context.Background()
-		node := mkWebhookNode(t, db)
+		node := sqlstoretest.PartnerNode(t, db)
 		_, err := db.FindWebhookEndpoint(ctx, node)
 		wantCode(t, err, popkit.ENOTFOUND, "")
 
@@ -71,7 +47,7 @@ func TestWebhookEndpoint(t *testing.T) {
 func TestNotifyNode(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, db *sqlstore.DB) {
 		ctx := context.Background()
-		internal, partner := mkWebhookNode(t, db), mkWebhookNode(t, db)
+		internal, partner := sqlstoretest.PartnerNode(t, db), sqlstoretest.PartnerNode(t, db)
 		must(t, db.SetWebhookEndpoint(ctx, &popkit.WebhookEndpoint{NodeID: partner, URL: "https://partner.example/hooks"}))
 
 		// A node without an endpoint gets nothing.
@@ -122,7 +98,7 @@ func TestNotifyNode(t *testing.T) {
 func TestRecordWebhookAttempt(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, db *sqlstore.DB) {
 		ctx := context.Background()
-		node := mkWebhookNode(t, db)
+		node := sqlstoretest.PartnerNode(t, db)
 		must(t, db.SetWebhookEndpoint(ctx, &popkit.WebhookEndpoint{NodeID: node, URL: "https://partner.example/hooks"}))
 		must(t, db.NotifyNode(ctx, node, popkit.WebhookBundleLocked, map[string]int{"n": 1}))
 		list, _, err := db.FindWebhookDeliveries(ctx, popkit.WebhookDeliveryFilter{})
@@ -171,7 +147,7 @@ func TestRecordWebhookAttempt(t *testing.T) {
 func TestWebhookDeliveriesPaging(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, db *sqlstore.DB) {
 		ctx := context.Background()
-		a, b := mkWebhookNode(t, db), mkWebhookNode(t, db)
+		a, b := sqlstoretest.PartnerNode(t, db), sqlstoretest.PartnerNode(t, db)
 		for _, n := range []string{a, b} {
 			must(t, db.SetWebhookEndpoint(ctx, &popkit.WebhookEndpoint{NodeID: n, URL: "https://partner.example/hooks"}))
 		}

@@ -8,7 +8,6 @@ import (
 	"image/png"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -20,40 +19,12 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/popkit/popkit"
+	"github.com/popkit/popkit/internal/browsertest"
 )
-
-// chromiumPath is Debian's chromium, which CI installs.
-const chromiumPath = "/usr/bin/chromium"
 
 // BudgetBytes is the event page's first-view budget: HTML, CSS and JS as
 // transferred (compressed), images excluded.
 const BudgetBytes = 30 * 1024
-
-// browser starts a headless chromium for the test.
-func browser(t *testing.T) context.Context {
-	t.Helper()
-	if _, err := os.Stat(chromiumPath); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%s is missing; CI must install chromium", chromiumPath)
-		}
-		t.Skipf("skipping the browser test: %s is not installed (apt-get install chromium; CI installs it)", chromiumPath)
-	}
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(chromiumPath),
-		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(390, 844),
-	}
-	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancel := chromedp.NewContext(actx)
-	t.Cleanup(func() { cancel(); cancelA() })
-	if err := chromedp.Do(ctx); err != nil {
-		t.Fatalf("start chromium: %v", err)
-	}
-	return ctx
-}
 
 // slowImage serves a PNG after a delay, so that it arrives after the first
 // paint: a page without image dimensions would shift when it lands.
@@ -120,7 +91,7 @@ new PerformanceObserver(function (list) {
 }).observe({type: "layout-shift", buffered: true});`
 
 func TestBrowserEventPage(t *testing.T) {
-	ctx := browser(t)
+	ctx := browsertest.Start(t)
 	f := newFixture(t)
 	ev := f.event("kaffee-days", "2026-05-01T10:00", "2026-05-01T18:00", "2026-05-02T10:00", "2026-05-02T18:00", "2026-05-03T10:00", "2026-05-03T18:00")
 	c := f.content("Kaffee Days")

@@ -16,6 +16,7 @@ import (
 	"github.com/popkit/popkit"
 	"github.com/popkit/popkit/fulfil"
 	pkhttp "github.com/popkit/popkit/http"
+	"github.com/popkit/popkit/internal/browsertest"
 	"github.com/popkit/popkit/sqlstore/sqlstoretest"
 	"github.com/popkit/popkit/web"
 )
@@ -111,7 +112,7 @@ func (c apiClient) id(method, path, token string, body any, want int) string {
 // perishable order under "open", accepts it, holds it and releases it with
 // the page's buttons, and the API shows each step made by the fulfiller.
 func TestBrowserKitting(t *testing.T) {
-	ctx := browser(t)
+	ctx := browsertest.Start(t)
 	db := sqlstoretest.Open(t)
 	now := time.Date(2026, 5, 1, 8, 0, 0, 0, time.UTC) // Friday 10:00 in Berlin
 	db.Now = func() time.Time { return now }

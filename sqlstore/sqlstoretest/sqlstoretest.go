@@ -16,6 +16,8 @@ import (
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
+	"github.com/popkit/popkit"
+	"github.com/popkit/popkit/fulfil"
 	"github.com/popkit/popkit/sqlstore"
 )
 
@@ -140,4 +142,18 @@ func mustOpenMigrated(tb testing.TB, dsn string) *sqlstore.DB {
 		tb.Fatalf("migrate: %v", err)
 	}
 	return db
+}
+
+// PartnerNode stores, through the store, an external partner's kitting
+// station in Berlin (open no hours, cutoff 16:00) and returns its id: a
+// node for tests that need one to hang webhooks or jobs on.
+func PartnerNode(tb testing.TB, db *sqlstore.DB) string {
+	tb.Helper()
+	n := &fulfil.NodeRecord{Node: fulfil.Node{ID: popkit.NewID(), Name: "Partner", Kind: fulfil.KindKittingStation,
+		Lat: 52.5, Lon: 13.4, ServiceRadiusKm: 10, TimeZone: "Europe/Berlin", SameDayCutoff: 16 * 60,
+		CapacityPerHour: 10, CapacityPerDay: 100, External: true}}
+	if err := db.CreateNode(context.Background(), n); err != nil {
+		tb.Fatalf("create node: %v", err)
+	}
+	return n.ID
 }
