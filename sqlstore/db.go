@@ -68,6 +68,11 @@ type DB struct {
 	nextAnalyze atomic.Int64 // created count that triggers the next ANALYZE
 	analyzing   atomic.Bool
 
+	// Orders stored by the pipelined path (order_pg.go), and whether that
+	// path is off (for benchmarks that compare the two).
+	pipelinedOrders atomic.Int64
+	noPipeline      bool
+
 	// River insert-only client for durable jobs (jobs.go), made on first use.
 	riverOnce sync.Once
 	river     *river.Client[*sql.Tx]

@@ -39,15 +39,18 @@ func (db *DB) CreateOrder(ctx context.Context, o *popkit.Order) (bool, error) {
 	if o.ID == "" {
 		o.ID = popkit.NewID()
 	}
+	// An Idempotency-Key from the API is claimed, with its response, in
+	// the order's transaction (storeKeyInTx): after the order's rows,
+	// before the stock is locked.
+	idem := popkit.IdempotentWriteFrom(ctx)
+	if done, err := db.createOrderPipelined(ctx, o, idem); done || err != nil {
+		return false, err
+	}
 	tx, err := db.begin(ctx, true)
 	if err != nil {
 		return false, err
 	}
 	defer tx.Rollback()
-	// An Idempotency-Key from the API is claimed, with its response, in
-	// this transaction (storeKeyInTx): after the order's rows, before the
-	// stock is locked.
-	idem := popkit.IdempotentWriteFrom(ctx)
 	if err := priceLines(ctx, tx, o); err != nil {
 		// A line missing from the assortment may mean that the event is
 		// unknown; only then is it looked up, to keep the common path short.
@@ -170,12 +173,11 @@ func priceLines(ctx context.Context, tx *txn, o *popkit.Order) error {
 	if err != nil {
 		return wrap("find order prices", err)
 	}
-	type price struct{ price, cost int64 }
-	prices := map[string]price{}
+	prices := map[string]linePrice{}
 	defer rows.Close()
 	for rows.Next() {
 		var id string
-		var p price
+		var p linePrice
 		if err := rows.Scan(&id, &p.price, &p.cost); err != nil {
 			return wrap("find order prices", err)
 		}
@@ -184,6 +186,16 @@ func priceLines(ctx context.Context, tx *txn, o *popkit.Order) error {
 	if err := rows.Err(); err != nil {
 		return wrap("find order prices", err)
 	}
+	return applyPrices(o, prices)
+}
+
+// linePrice is the price and unit cost of a SKU at an event and, where the
+// caller locked its row, the stock available.
+type linePrice struct{ price, cost, available int64 }
+
+// applyPrices checks the lines of o against the event's prices and sets
+// each line's unit cost and the order's totals.
+func applyPrices(o *popkit.Order, prices map[string]linePrice) error {
 	var v popkit.Validation
 	o.TotalMinor, o.CostMinor = 0, 0
 	for i := range o.Lines {
@@ -208,17 +220,7 @@ func priceLines(ctx context.Context, tx *txn, o *popkit.Order) error {
 // conditional UPDATE each. It returns ECONFLICT "insufficient stock" naming
 // the first line that cannot be served.
 func reserve(ctx context.Context, tx *txn, o *popkit.Order) error {
-	order := make([]int, len(o.Lines))
-	for i := range order {
-		order[i] = i
-	}
-	slices.SortFunc(order, func(a, b int) int {
-		if o.Lines[a].SKUID < o.Lines[b].SKUID {
-			return -1
-		}
-		return 1
-	})
-	for _, i := range order {
+	for _, i := range bySKU(o.Lines) {
 		l := o.Lines[i]
 		n, err := tx.execN(ctx, `UPDATE assortment_items SET reserved = reserved + ?, updated_at = ? WHERE event_id = ? AND sku_id = ? AND stock - reserved >= ?`,
 			l.Quantity, tx.timeArg(tx.now), o.EventID, l.SKUID, l.Quantity)
@@ -230,6 +232,17 @@ func reserve(ctx context.Context, tx *txn, o *popkit.Order) error {
 		}
 	}
 	return nil
+}
+
+// bySKU returns the indexes of lines in SKU id order, the order in which
+// stock rows are locked.
+func bySKU(lines []popkit.OrderLine) []int {
+	order := make([]int, len(lines))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(a, b int) int { return strings.Compare(lines[a].SKUID, lines[b].SKUID) })
+	return order
 }
 
 // FindOrderByID returns an order with its lines and transitions. Returns

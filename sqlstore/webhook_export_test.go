@@ -12,3 +12,11 @@ func (db *DB) NotifyNodeThenRollback(ctx context.Context, nodeID, eventType stri
 	defer tx.Rollback()
 	return tx.notifyNode(ctx, nodeID, eventType, payload)
 }
+
+// PipelinedOrders returns how many orders the pipelined PostgreSQL path
+// (order_pg.go) stored.
+func (db *DB) PipelinedOrders() int64 { return db.pipelinedOrders.Load() }
+
+// SetOrderPipeline turns the pipelined order path on or off. Set it
+// before the DB is used.
+func (db *DB) SetOrderPipeline(on bool) { db.noPipeline = !on }

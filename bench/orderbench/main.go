@@ -21,6 +21,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"sync/atomic"
 	"time"
 
@@ -38,10 +39,22 @@ func main() {
 	duration := flag.Duration("duration", 10*time.Second, "load duration (bounded)")
 	skus := flag.Int("skus", 50, "SKUs in the event's assortment; each order takes 1-3 of them")
 	pg := flag.String("postgres", os.Getenv("POPKIT_TEST_POSTGRES_URL"), "PostgreSQL URL; empty runs SQLite only")
+	lite := flag.Bool("sqlite", true, "run on SQLite too")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	flag.Parse()
 	if *duration > 2*time.Minute {
 		fmt.Fprintln(os.Stderr, "orderbench: -duration is capped at 2m")
 		os.Exit(2)
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			fail(err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fail(err)
+		}
+		defer pprof.StopCPUProfile()
 	}
 	ctx := context.Background()
 	type row struct {
@@ -54,11 +67,13 @@ func main() {
 		fail(err)
 	}
 	defer os.RemoveAll(dir)
-	r, err := bench(ctx, filepath.Join(dir, "bench.db"), *rate, *duration, *skus)
-	if err != nil {
-		fail(fmt.Errorf("sqlite: %w", err))
+	if *lite {
+		r, err := bench(ctx, filepath.Join(dir, "bench.db"), *rate, *duration, *skus)
+		if err != nil {
+			fail(fmt.Errorf("sqlite: %w", err))
+		}
+		rows = append(rows, row{"SQLite", r})
 	}
-	rows = append(rows, row{"SQLite", r})
 	if *pg != "" {
 		dsn, drop, err := pgSchema(ctx, *pg)
 		if err != nil {

@@ -1,0 +1,59 @@
+package sqlstore_test
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+	"testing"
+
+	"github.com/popkit/popkit"
+)
+
+// BenchmarkCreateOrderParallel creates pos orders of 1-3 lines with an
+// Idempotency-Key each from 16 goroutines per core, over 50 SKUs with
+// ample stock: the store's share of POST /api/v1/orders. On PostgreSQL it
+// runs with the pipelined path (order_pg.go) and without it, side by side.
+func BenchmarkCreateOrderParallel(b *testing.B) {
+	for _, be := range backends() {
+		modes := []bool{true}
+		if be.name == "postgres" {
+			modes = []bool{true, false}
+		}
+		for _, pipelined := range modes {
+			name := be.name
+			if be.name == "postgres" && !pipelined {
+				name += "-general"
+			}
+			b.Run(name, func(b *testing.B) {
+				db := be.open(b)
+				db.SetOrderPipeline(pipelined)
+				w := mkWorld(b, db)
+				skus := make([]string, 50)
+				for i := range skus {
+					s := mkSKU(b, db, w.brands[i%len(w.brands)].ID)
+					must(b, db.SetAssortmentItem(b.Context(), &popkit.AssortmentItem{EventID: w.event.ID, SKUID: s.ID, Stock: 100_000_000}))
+					skus[i] = s.ID
+				}
+				token := popkit.NewID()
+				var n atomic.Int64
+				b.SetParallelism(16)
+				b.ResetTimer()
+				b.RunParallel(func(pb *testing.PB) {
+					for pb.Next() {
+						i := int(n.Add(1))
+						o := &popkit.Order{EventID: w.event.ID, Channel: popkit.ChannelPOS, Payment: popkit.Payment{Method: popkit.PaymentCard}}
+						for k := range 1 + i%3 {
+							o.Lines = append(o.Lines, popkit.OrderLine{SKUID: skus[(i+k*7)%len(skus)], Quantity: 1, UnitPriceMinor: 1200})
+							o.Payment.AmountMinor += 1200
+						}
+						iw := idemWrite(token, fmt.Sprintf("bench-%d", i), o)
+						if _, err := db.CreateOrder(popkit.WithIdempotentWrite(context.Background(), iw), o); err != nil || !iw.Completed {
+							b.Fatalf("CreateOrder: %v", err)
+						}
+					}
+				})
+				b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "orders/s")
+			})
+		}
+	}
+}

@@ -1,0 +1,139 @@
+package sqlstore_test
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/popkit/popkit"
+	"github.com/popkit/popkit/sqlstore/sqlstoretest"
+)
+
+// TestCreateOrderPipelined: on PostgreSQL the common order takes the
+// pipelined path and stores what the general path stores; every other
+// case goes to the general path and gets its answer, with nothing of the
+// attempt left behind.
+func TestCreateOrderPipelined(t *testing.T) {
+	u := sqlstoretest.PostgresURL()
+	if u == "" {
+		t.Skipf("PostgreSQL suite skipped: set %s to run it", sqlstoretest.EnvPostgresURL)
+	}
+	t.Parallel()
+	ctx := t.Context()
+	db := sqlstoretest.OpenPostgres(t, u)
+	w := mkOrderWorld(t, db)
+	token := popkit.NewID()
+
+	// Two lines, one at the event's price override, with a client id.
+	mk := func(qty0, qty1 int) *popkit.Order {
+		return &popkit.Order{ID: popkit.NewID(), EventID: w.event.ID, Channel: popkit.ChannelPOS,
+			Lines: []popkit.OrderLine{
+				{SKUID: w.skus[1].ID, Quantity: qty1, UnitPriceMinor: 999},
+				{SKUID: w.skus[0].ID, Quantity: qty0, UnitPriceMinor: 1200},
+			},
+			Payment: popkit.Payment{Method: popkit.PaymentCash, AmountMinor: int64(qty0)*1200 + int64(qty1)*999}}
+	}
+	o := mk(2, 1)
+	iw := idemWrite(token, "p1", o)
+	existed, err := db.CreateOrder(popkit.WithIdempotentWrite(ctx, iw), o)
+	must(t, err)
+	if existed || !iw.Completed || db.PipelinedOrders() != 1 {
+		t.Fatalf("existed %v, completed %v, pipelined %d; want a new order on the pipelined path", existed, iw.Completed, db.PipelinedOrders())
+	}
+	if o.Status != popkit.OrderConfirmed || o.TotalMinor != 2*1200+999 || o.CostMinor != 2*w.skus[0].UnitCostMinor+w.skus[1].UnitCostMinor || o.CreatedAt.IsZero() || o.OccurredAt.IsZero() {
+		t.Fatalf("returned order %+v", o)
+	}
+	stored, err := db.FindOrderByID(ctx, o.ID)
+	must(t, err)
+	if stored.Status != o.Status || stored.TotalMinor != o.TotalMinor || stored.CostMinor != o.CostMinor || !stored.OccurredAt.Equal(o.OccurredAt) ||
+		len(stored.Lines) != 2 || stored.Lines[0] != o.Lines[0] || stored.Lines[1] != o.Lines[1] || stored.Payment != o.Payment {
+		t.Fatalf("stored %+v\nreturned %+v", stored, o)
+	}
+	if _, r := stockOf(t, db, w.event.ID, w.skus[0].ID); r != 2 {
+		t.Fatalf("sku0 reserved %d, want 2", r)
+	}
+	if _, r := stockOf(t, db, w.event.ID, w.skus[1].ID); r != 1 {
+		t.Fatalf("sku1 reserved %d, want 1", r)
+	}
+	rec, claimed, err := db.ClaimIdempotencyKey(ctx, &popkit.IdempotencyRecord{TokenID: token, Key: "p1", Method: "POST", Path: "/api/v1/orders", RequestHash: "h"})
+	must(t, err)
+	if claimed || rec.InFlight() || rec.Status != 201 || string(rec.Body) != o.ID || rec.Location != "/api/v1/orders/"+o.ID {
+		t.Fatalf("stored key %+v (claimed %v)", rec, claimed)
+	}
+
+	// The general path stores the same order the same way.
+	gdb := sqlstoretest.OpenPostgres(t, u)
+	gdb.SetOrderPipeline(false)
+	gw := mkOrderWorld(t, gdb)
+	g := mk(2, 1)
+	g.EventID = gw.event.ID
+	g.Lines[0].SKUID, g.Lines[1].SKUID = gw.skus[1].ID, gw.skus[0].ID
+	giw := idemWrite(token, "p1", g)
+	_, err = gdb.CreateOrder(popkit.WithIdempotentWrite(ctx, giw), g)
+	must(t, err)
+	if gdb.PipelinedOrders() != 0 {
+		t.Fatal("the general path was not taken with the pipeline off")
+	}
+	gs, err := gdb.FindOrderByID(ctx, g.ID)
+	must(t, err)
+	if gs.Status != stored.Status || gs.Channel != stored.Channel || gs.TotalMinor != stored.TotalMinor || gs.CostMinor != stored.CostMinor ||
+		len(gs.Lines) != 2 || gs.Lines[0].UnitCostMinor != stored.Lines[0].UnitCostMinor || len(gs.Transitions) != len(stored.Transitions) {
+		t.Fatalf("general path stored %+v\npipelined path stored %+v", gs, stored)
+	}
+
+	// Everything else goes to the general path, which answers as always.
+	cases := []struct {
+		name  string
+		order func() *popkit.Order
+		key   string
+		check func(error, *popkit.IdempotentWrite) bool
+	}{
+		{"same key", func() *popkit.Order { return mk(2, 1) }, "p1", func(err error, iw *popkit.IdempotentWrite) bool {
+			return errors.Is(err, popkit.ErrKeyClaimed) && iw.Existing != nil && iw.Existing.Status == 201
+		}},
+		{"price not the event's", func() *popkit.Order {
+			x := mk(1, 1)
+			x.Lines[1].UnitPriceMinor, x.Payment.AmountMinor = 1100, 1100+999
+			return x
+		}, "p2", func(err error, _ *popkit.IdempotentWrite) bool { return popkit.ErrorCode(err) == popkit.EINVALID }},
+		{"unknown event", func() *popkit.Order {
+			x := mk(1, 1)
+			x.EventID = popkit.NewID()
+			return x
+		}, "p3", func(err error, _ *popkit.IdempotentWrite) bool { return popkit.ErrorCode(err) == popkit.EUNPROCESSABLE }},
+		{"too little stock", func() *popkit.Order { return mk(9, 1) }, "p4", func(err error, _ *popkit.IdempotentWrite) bool {
+			return popkit.ErrorCode(err) == popkit.ECONFLICT
+		}},
+	}
+	for _, c := range cases {
+		x := c.order()
+		xiw := idemWrite(token, c.key, x)
+		_, err := db.CreateOrder(popkit.WithIdempotentWrite(ctx, xiw), x)
+		if !c.check(err, xiw) || xiw.Completed {
+			t.Errorf("%s: CreateOrder = %v (completed %v)", c.name, err, xiw.Completed)
+		}
+		if db.PipelinedOrders() != 1 {
+			t.Errorf("%s: stored by the pipelined path", c.name)
+		}
+		if _, err := db.FindOrderByID(ctx, x.ID); popkit.ErrorCode(err) != popkit.ENOTFOUND {
+			t.Errorf("%s: order %s stored: %v", c.name, x.ID, err)
+		}
+		if c.key != "p1" {
+			if _, claimed, err := db.ClaimIdempotencyKey(ctx, &popkit.IdempotencyRecord{TokenID: token, Key: c.key, Method: "POST", Path: "/p", RequestHash: "h"}); err != nil || !claimed {
+				t.Errorf("%s: key left claimed (%v)", c.name, err)
+			}
+		}
+	}
+
+	// A retry with the order's id and a new key: batch 2 fails on the id and
+	// the general path finds the order.
+	again := *o
+	again.Lines = []popkit.OrderLine{{SKUID: w.skus[1].ID, Quantity: 1, UnitPriceMinor: 999}, {SKUID: w.skus[0].ID, Quantity: 2, UnitPriceMinor: 1200}}
+	aiw := idemWrite(token, "p5", &again)
+	existed, err = db.CreateOrder(popkit.WithIdempotentWrite(ctx, aiw), &again)
+	if err != nil || !existed || !aiw.Completed || db.PipelinedOrders() != 1 {
+		t.Fatalf("retry by id: existed %v, %v, completed %v, pipelined %d", existed, err, aiw.Completed, db.PipelinedOrders())
+	}
+	if _, r := stockOf(t, db, w.event.ID, w.skus[0].ID); r != 2 {
+		t.Fatalf("sku0 reserved %d after the retries, want 2", r)
+	}
+}
