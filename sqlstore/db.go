@@ -68,10 +68,23 @@ type DB struct {
 	nextAnalyze atomic.Int64 // created count that triggers the next ANALYZE
 	analyzing   atomic.Bool
 
-	// Orders stored by the pipelined path (order_pg.go), and whether that
-	// path is off (for benchmarks that compare the two).
+	// Orders stored by the pipelined path (order_pg.go); orders and
+	// transactions of the SQLite order writer (order_batch.go) and the
+	// orders waiting for it. plainOrders turns both off, giving every
+	// order its own transaction (for benchmarks that compare).
 	pipelinedOrders atomic.Int64
-	noPipeline      bool
+	batchedOrders   atomic.Int64
+	orderBatches    atomic.Int64
+	ordersWaiting   atomic.Int64
+	plainOrders     bool
+
+	// Set by commits on SQLite; the background checkpoint (checkpoint.go)
+	// clears it.
+	walDirty atomic.Bool
+
+	// The SQLite order writer (order_batch.go), started on first use.
+	orderWriterOnce sync.Once
+	orderReqs       chan *orderReq
 
 	// River insert-only client for durable jobs (jobs.go), made on first use.
 	riverOnce sync.Once
@@ -114,6 +127,7 @@ func openSQLite(ctx context.Context, dsn string) (*DB, error) {
 		"_pragma=journal_mode(WAL)",
 		"_pragma=foreign_keys(1)",
 		"_pragma=synchronous(NORMAL)",
+		fmt.Sprintf("_pragma=wal_autocheckpoint(%d)", walAutoCheckpoint),
 		"_txlock=immediate",
 	}
 	if query != "" {
@@ -134,6 +148,7 @@ func openSQLite(ctx context.Context, dsn string) (*DB, error) {
 	rdb.SetMaxIdleConns(readers)
 
 	db := newDB(DialectSQLite, rdb, wdb)
+	db.background.Go(db.checkpointWAL)
 	pctx, cancel := context.WithTimeout(ctx, connectTimeout+sqliteBusyTimeout)
 	defer cancel()
 	// The writer connects first: it creates the file and switches it to WAL.
@@ -281,6 +296,9 @@ func brokenConn(err error) bool {
 func (tx *txn) commit() error {
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
+	}
+	if tx.db.dialect == DialectSQLite {
+		tx.db.walDirty.Store(true)
 	}
 	return nil
 }

@@ -43,14 +43,37 @@ func (db *DB) CreateOrder(ctx context.Context, o *popkit.Order) (bool, error) {
 	// the order's transaction (storeKeyInTx): after the order's rows,
 	// before the stock is locked.
 	idem := popkit.IdempotentWriteFrom(ctx)
-	if done, err := db.createOrderPipelined(ctx, o, idem); done || err != nil {
-		return false, err
+	if !db.plainOrders && (db.dialect == DialectSQLite || pipelinable(o)) {
+		return db.createOrderBatched(ctx, o, idem)
 	}
+	return db.createOrderAlone(ctx, o, idem)
+}
+
+// createOrderAlone stores o in a transaction of its own: the general path.
+func (db *DB) createOrderAlone(ctx context.Context, o *popkit.Order, idem *popkit.IdempotentWrite) (bool, error) {
 	tx, err := db.begin(ctx, true)
 	if err != nil {
 		return false, err
 	}
 	defer tx.Rollback()
+	existed, err := createOrderTx(ctx, tx, o, idem)
+	if err != nil {
+		return false, err
+	}
+	if err := tx.commit(); err != nil {
+		return false, err
+	}
+	if idem != nil {
+		idem.Completed = true
+	}
+	return existed, nil
+}
+
+// createOrderTx stores o, or finds the stored order with its id, in tx,
+// and stores the response under the key of idem when there is one; the
+// caller commits and then marks idem completed. It reports whether the
+// order already existed.
+func createOrderTx(ctx context.Context, tx *txn, o *popkit.Order, idem *popkit.IdempotentWrite) (bool, error) {
 	if err := priceLines(ctx, tx, o); err != nil {
 		// A line missing from the assortment may mean that the event is
 		// unknown; only then is it looked up, to keep the common path short.
@@ -69,6 +92,7 @@ func (db *DB) CreateOrder(ctx context.Context, o *popkit.Order) (bool, error) {
 	// Same-day orders are routed to nodes first (fulfil_route.go); pos
 	// orders skip all of it.
 	var rt *routing
+	var err error
 	asked := o.Channel
 	if o.Delivery != nil {
 		if rt, err = routeOrder(ctx, tx, o); err != nil {
@@ -92,16 +116,11 @@ func (db *DB) CreateOrder(ctx context.Context, o *popkit.Order) (bool, error) {
 			return false, conflict("id", "order id already used for a different order")
 		}
 		*o = *stored
-		if idem == nil {
-			return true, nil
+		if idem != nil {
+			if err := storeKeyInTx(ctx, tx, idem, true); err != nil {
+				return false, err
+			}
 		}
-		if err := storeKeyInTx(ctx, tx, idem, true); err != nil {
-			return false, err
-		}
-		if err := tx.commit(); err != nil {
-			return false, err
-		}
-		idem.Completed = true
 		return true, nil
 	}
 	if err := insertLines(ctx, tx, o); err != nil {
@@ -131,12 +150,6 @@ func (db *DB) CreateOrder(ctx context.Context, o *popkit.Order) (bool, error) {
 		if err := reserve(ctx, tx, o); err != nil {
 			return false, err
 		}
-	}
-	if err := tx.commit(); err != nil {
-		return false, err
-	}
-	if idem != nil {
-		idem.Completed = true
 	}
 	return false, nil
 }

@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"database/sql/driver"
 	"fmt"
@@ -14,213 +15,393 @@ import (
 )
 
 // On PostgreSQL an order costs mostly round trips and statements: each
-// statement sent alone costs both processes a wake-up and a few system
-// calls, and on a small machine that shares its cores between the server
-// and the database that limits orders per second. CreateOrder therefore
-// first tries the common order (pos or next_day, every line in the
-// assortment at its price and in stock, a new key and id) as two pipelined
-// batches on one connection:
+// statement costs the server an executor start and end, and each round
+// trip costs both processes a wake-up and a few system calls. On a small
+// machine that shares its cores between the server and the database, that
+// is what limits orders per second. So the common orders (pos or next_day,
+// which need no routing) that wait for the database are written together
+// (pgOrderWriters batches at a time, each of up to maxOrderBatch orders),
+// in one transaction of two pipelined round trips:
 //
-//	1: BEGIN; claim the key; read the lines' prices and stock, locking the
-//	   stock rows in SKU id order
-//	2: INSERT the order and its lines; store the key's response; reserve
-//	   the stock; COMMIT
+//	1: BEGIN; claim every order's key; read the prices and stock of every
+//	   line, locking the stock rows in (event, SKU id) order
+//	2: INSERT the orders, then their lines; store the keys' responses;
+//	   release the keys of orders left out; reserve the stock; COMMIT
 //
-// The locks are taken in the order of the general path (the key, then the
-// stock rows by SKU id), so the two paths cannot deadlock each other, and
-// the stock read in batch 1 is exact until COMMIT. Anything else — a key
-// already taken, a line not in the assortment or at another price, too
-// little stock, any error — rolls batch 1 back and the general path
-// (order.go) decides, so every refusal and replay has one implementation.
-// Batch 2 holds no decision. Its statements can fail only on an order id
-// that is already taken or on the database failing; the server then skips
-// the rest of the batch, COMMIT included, and the general path decides.
+// Between the two, each order is checked in turn against the prices and
+// against the stock the orders before it left. An order that does not
+// pass — its key already taken, a line not in the assortment or at
+// another price, too little stock, its key or id repeated in the batch —
+// is left out, and once the batch has ended it goes through the general
+// path (order.go) on its own, which gives every refusal and replay its one
+// implementation. If batch 2 fails (an order id already stored, the
+// database failing), the server skips the rest of it, COMMIT included, and
+// every order of the batch goes through the general path.
+//
+// The locks are taken as the general path takes them: keys first (sorted,
+// where the general path has one), then stock rows in (event, SKU id)
+// order, so batches cannot deadlock each other or the general path over
+// keys and stock. A batch inserts its orders after taking its stock locks,
+// and the general path before; the two could only wait on each other over
+// one client-made order id sent twice at once by different paths, which
+// PostgreSQL's deadlock detector ends by failing one of them.
 
-// createOrderPipelined tries the common order as above. It returns true
-// when the order was stored (o and idem are then complete), and false with
-// a nil error when the general path must decide; then nothing was written
-// and o is unchanged.
-func (db *DB) createOrderPipelined(ctx context.Context, o *popkit.Order, idem *popkit.IdempotentWrite) (bool, error) {
-	if db.dialect != DialectPostgres || db.noPipeline || o.Delivery != nil || o.Channel == popkit.ChannelSameDay {
-		return false, nil
+// pgOrderWriters is how many order batches run at once on PostgreSQL.
+const pgOrderWriters = 2
+
+// pipelinable reports whether o can be written in a batch: an order that
+// needs no routing.
+func pipelinable(o *popkit.Order) bool {
+	return o.Delivery == nil && o.Channel != popkit.ChannelSameDay && len(o.RoutingReasons) == 0
+}
+
+// response is what an order's key is answered with.
+type response struct {
+	status                int
+	contentType, location string
+	body                  []byte
+}
+
+// stockKey names an assortment item.
+type stockKey struct{ event, sku string }
+
+// writeOrdersPipelined writes a batch of orders as above and sets each
+// request's answer, or its fallback to the general path.
+func (db *DB) writeOrdersPipelined(batch []*orderReq) {
+	live := make([]*orderReq, 0, len(batch))
+	for _, r := range batch {
+		if r.err = r.ctx.Err(); r.err == nil {
+			r.fallback = true // until stored
+			live = append(live, r)
+		}
 	}
+	if len(live) == 0 {
+		return
+	}
+	ctx := context.WithoutCancel(db.closing)
 	conn, err := db.wdb.Conn(ctx)
 	if err != nil {
-		return false, nil // the general path reports it
+		return // the general path reports it
 	}
 	defer conn.Close()
-	c := *o
-	c.Lines = slices.Clone(o.Lines)
-	var done bool
-	err = conn.Raw(func(dc any) error {
+	conn.Raw(func(dc any) error {
 		sc, ok := dc.(*stdlib.Conn)
 		if !ok {
 			return nil
 		}
 		pc := sc.Conn()
-		var err error
-		done, err = pipelineOrder(ctx, pc, db.now(), &c, idem)
+		stored, err := pipelineOrders(ctx, pc, db.now(), live)
+		if err != nil {
+			for _, r := range stored {
+				r.fallback, r.err = false, err
+			}
+		} else if len(stored) > 0 {
+			db.pipelinedOrders.Add(int64(len(stored)))
+			db.orderBatches.Add(1)
+		}
 		if pc.PgConn().TxStatus() != 'I' {
-			// Batch 1 ran and the order did not commit: end the
-			// transaction, or let database/sql discard the connection.
-			if _, rerr := pc.Exec(context.WithoutCancel(ctx), "ROLLBACK"); rerr != nil || pc.PgConn().TxStatus() != 'I' {
-				done = false
+			// The batch did not commit: end its transaction, or let
+			// database/sql discard the connection.
+			if _, err := pc.Exec(ctx, "ROLLBACK"); err != nil || pc.PgConn().TxStatus() != 'I' {
 				return driver.ErrBadConn
 			}
 		}
-		return err
+		return nil
 	})
-	if err != nil && err != driver.ErrBadConn {
-		return false, err
-	}
-	if !done {
-		return false, nil
-	}
-	*o = c
-	db.pipelinedOrders.Add(1)
-	return true, nil
 }
 
-// pipelineOrder runs the two batches on pc. It returns false, leaving the
-// transaction open or failed for the caller to roll back, when the general
-// path must decide.
-func pipelineOrder(ctx context.Context, pc *pgx.Conn, now time.Time, o *popkit.Order, idem *popkit.IdempotentWrite) (bool, error) {
-	skus := make([]string, len(o.Lines))
-	for i, l := range o.Lines {
-		skus[i] = l.SKUID
+// pipelineOrders runs the two round trips for reqs on pc. It returns the
+// requests it stored, each answered (fallback false, its order and key
+// complete); the others keep fallback set and their orders unchanged. A
+// non-nil error means the stored ones committed with counts that were off,
+// which the locks make impossible.
+func pipelineOrders(ctx context.Context, pc *pgx.Conn, now time.Time, reqs []*orderReq) ([]*orderReq, error) {
+	// The candidates: the first order with each id and each key.
+	type cand struct {
+		r *orderReq
+		o popkit.Order // a copy, checked and priced
+	}
+	var cands []*cand
+	ids, keys := map[string]bool{}, map[[2]string]bool{}
+	for _, r := range reqs {
+		if ids[r.o.ID] {
+			continue
+		}
+		var k [2]string
+		if r.idem != nil {
+			if k = [2]string{r.idem.Record.TokenID, r.idem.Record.Key}; keys[k] {
+				continue
+			}
+			keys[k] = true
+		}
+		ids[r.o.ID] = true
+		c := &cand{r: r, o: *r.o}
+		c.o.Lines = slices.Clone(r.o.Lines)
+		cands = append(cands, c)
 	}
 
+	// Batch 1.
+	withKey := slices.DeleteFunc(slices.Clone(cands), func(c *cand) bool { return c.r.idem == nil })
+	slices.SortFunc(withKey, func(a, b *cand) int {
+		ra, rb := a.r.idem.Record, b.r.idem.Record
+		return cmp.Or(cmp.Compare(ra.TokenID, rb.TokenID), cmp.Compare(ra.Key, rb.Key))
+	})
+	stockSet := map[stockKey]bool{}
+	for _, c := range cands {
+		for _, l := range c.o.Lines {
+			stockSet[stockKey{c.o.EventID, l.SKUID}] = true
+		}
+	}
+	var evs, skus []string
+	for k := range stockSet {
+		evs, skus = append(evs, k.event), append(skus, k.sku)
+	}
 	b := &pgx.Batch{}
 	b.Queue("BEGIN")
-	if idem != nil {
-		r := idem.Record
+	if len(withKey) > 0 {
+		var tok, key, method, path, hash []string
+		for _, c := range withKey {
+			r := c.r.idem.Record
+			tok, key, method, path, hash = append(tok, r.TokenID), append(key, r.Key), append(method, r.Method), append(path, r.Path), append(hash, r.RequestHash)
+		}
 		b.Queue(`INSERT INTO idempotency_keys (token_id, key, method, path, request_hash, status, content_type, location, body, created_at, completed_at)
-			VALUES ($1, $2, $3, $4, $5, 0, '', '', NULL, $6, NULL) ON CONFLICT (token_id, key) DO NOTHING`,
-			r.TokenID, r.Key, r.Method, r.Path, r.RequestHash, now)
+			SELECT v.tok, v.key, v.method, v.path, v.hash, 0, '', '', NULL, $1, NULL
+			FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[]) WITH ORDINALITY AS v(tok, key, method, path, hash, n)
+			ORDER BY v.n
+			ON CONFLICT (token_id, key) DO NOTHING RETURNING token_id, key`, now, tok, key, method, path, hash)
 	}
-	b.Queue(`SELECT a.sku_id, COALESCE(a.price_minor, s.price_minor), s.unit_cost_minor, a.stock - a.reserved
+	b.Queue(`SELECT a.event_id, a.sku_id, COALESCE(a.price_minor, s.price_minor), s.unit_cost_minor, a.stock - a.reserved
 		FROM assortment_items a JOIN skus s ON s.id = a.sku_id
-		WHERE a.event_id = $1 AND a.sku_id = ANY($2)
-		ORDER BY a.sku_id COLLATE "C" FOR NO KEY UPDATE OF a`, o.EventID, skus)
+		WHERE (a.event_id, a.sku_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))
+		ORDER BY a.event_id COLLATE "C", a.sku_id COLLATE "C" FOR NO KEY UPDATE OF a`, evs, skus)
 	br := pc.SendBatch(ctx, b)
-	prices, claimed, err := readBatch1(br, idem != nil)
+	claimed, prices, err := readOrdersBatch1(br, len(withKey) > 0)
 	if cerr := br.Close(); err == nil {
 		err = cerr
-	}
-	if err != nil || !claimed {
-		return false, nil
-	}
-	if applyPrices(o, prices) != nil {
-		return false, nil
-	}
-	for _, l := range o.Lines {
-		if prices[l.SKUID].available < int64(l.Quantity) {
-			return false, nil
-		}
-	}
-
-	occurred := o.OccurredAt
-	if occurred.IsZero() {
-		occurred = now
-	}
-	o.Status, o.OccurredAt, o.CreatedAt, o.UpdatedAt, o.Transitions = popkit.OrderConfirmed, occurred.UTC().Truncate(time.Microsecond), now, now, nil
-	var status int
-	var contentType, location string
-	var body []byte
-	if idem != nil {
-		if idem.Respond == nil {
-			return false, popkit.Errorf(popkit.EINTERNAL, "idempotent write without a response renderer")
-		}
-		if status, contentType, location, body, err = idem.Respond(false); err != nil {
-			return false, err
-		}
-	}
-
-	n := len(o.Lines)
-	lineNo, qty := make([]int32, n), make([]int64, n)
-	price, cost := make([]int64, n), make([]int64, n)
-	for i, l := range o.Lines {
-		lineNo[i], qty[i], price[i], cost[i] = int32(i), int64(l.Quantity), l.UnitPriceMinor, l.UnitCostMinor
-	}
-	b = &pgx.Batch{}
-	b.Queue(`INSERT INTO orders (`+orderCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
-		append([]any{o.ID, o.EventID, string(o.Channel), string(o.Status), string(o.Payment.Method), o.Payment.AmountMinor, o.Payment.ExternalRef,
-			o.TotalMinor, o.CostMinor, o.OccurredAt, now, now}, deliveryArgs(o)...)...)
-	b.Queue(`INSERT INTO order_lines (order_id, line_no, sku_id, quantity, unit_price_minor, unit_cost_minor)
-		SELECT $1, * FROM unnest($2::int[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[])`,
-		o.ID, lineNo, skus, qty, price, cost)
-	if idem != nil {
-		b.Queue(`UPDATE idempotency_keys SET status = $3, content_type = $4, location = $5, body = $6, completed_at = $7 WHERE token_id = $1 AND key = $2`,
-			idem.Record.TokenID, idem.Record.Key, status, contentType, location, body, now)
-	}
-	// The rows are locked since batch 1: one statement reserves them all.
-	b.Queue(`UPDATE assortment_items a SET reserved = a.reserved + v.q, updated_at = $2
-		FROM unnest($3::text[], $4::bigint[]) AS v(sku, q) WHERE a.event_id = $1 AND a.sku_id = v.sku`,
-		o.EventID, now, skus, qty)
-	b.Queue("COMMIT")
-	br = pc.SendBatch(ctx, b)
-	committed, err := readBatch2(br, n, idem != nil)
-	if cerr := br.Close(); err == nil {
-		err = cerr
-	}
-	if committed && err != nil {
-		return false, wrap("pipelined order", err)
 	}
 	if err != nil {
-		// Nothing committed, or the answer to COMMIT was lost: the general
-		// path stores the order, or finds it and its key.
-		return false, nil
+		return nil, nil
 	}
-	if idem != nil {
-		rec := idem.Record
-		rec.Status, rec.ContentType, rec.Location, rec.Body, rec.CreatedAt, rec.CompletedAt = status, contentType, location, body, now, &now
-		idem.Completed = true
+
+	// Each candidate in turn, against the prices and what is left.
+	avail := map[stockKey]int64{}
+	for k, p := range prices {
+		avail[k] = p.available
 	}
-	return true, nil
+	var ok []*cand
+	var release [][2]string // keys claimed for orders left out
+	for _, c := range cands {
+		var k [2]string
+		if c.r.idem != nil {
+			k = [2]string{c.r.idem.Record.TokenID, c.r.idem.Record.Key}
+			if !claimed[k] {
+				continue
+			}
+		}
+		if !fits(&c.o, prices, avail) {
+			if c.r.idem != nil {
+				release = append(release, k)
+			}
+			continue
+		}
+		ok = append(ok, c)
+	}
+	if len(ok) == 0 {
+		return nil, nil
+	}
+
+	// Batch 2.
+	var (
+		oID, oEv, oCh, oPM, oRef []string
+		oPay, oTotal, oCost      []int64
+		oAt                      []time.Time
+		lOrder, lSKU             []string
+		lNo                      []int32
+		lQty, lPrice, lCost      []int64
+		kTok, kKey, kType, kLoc  []string
+		kStatus                  []int64
+		kBody                    [][]byte
+		rTok, rKey               []string
+		sEv, sSKU                []string
+		sQty                     []int64
+		responses                = map[*cand]response{}
+		saved                    = map[*cand]popkit.Order{}
+		reserved                 = map[stockKey]int64{}
+		nLines                   int
+	)
+	restore := func() {
+		for c, o := range saved {
+			*c.r.o = o
+		}
+	}
+	for _, c := range ok {
+		o := &c.o
+		occurred := o.OccurredAt
+		if occurred.IsZero() {
+			occurred = now
+		}
+		o.Status, o.OccurredAt, o.CreatedAt, o.UpdatedAt, o.Transitions = popkit.OrderConfirmed, occurred.UTC().Truncate(time.Microsecond), now, now, nil
+		oID, oEv, oCh, oPM, oRef = append(oID, o.ID), append(oEv, o.EventID), append(oCh, string(o.Channel)), append(oPM, string(o.Payment.Method)), append(oRef, o.Payment.ExternalRef)
+		oPay, oTotal, oCost, oAt = append(oPay, o.Payment.AmountMinor), append(oTotal, o.TotalMinor), append(oCost, o.CostMinor), append(oAt, o.OccurredAt)
+		for i, l := range o.Lines {
+			lOrder, lNo, lSKU = append(lOrder, o.ID), append(lNo, int32(i)), append(lSKU, l.SKUID)
+			lQty, lPrice, lCost = append(lQty, int64(l.Quantity)), append(lPrice, l.UnitPriceMinor), append(lCost, l.UnitCostMinor)
+			reserved[stockKey{o.EventID, l.SKUID}] += int64(l.Quantity)
+			nLines++
+		}
+		if c.r.idem == nil {
+			continue
+		}
+		w := c.r.idem
+		if w.Respond == nil {
+			return nil, nil // the general path reports it
+		}
+		// The response renders the caller's order: it becomes the stored
+		// one now, and is put back if the batch does not commit.
+		saved[c] = *c.r.o
+		*c.r.o = c.o
+		status, contentType, location, body, err := w.Respond(false)
+		if err != nil {
+			restore()
+			return nil, nil
+		}
+		responses[c] = response{status, contentType, location, body}
+		kTok, kKey, kStatus, kType, kLoc, kBody = append(kTok, w.Record.TokenID), append(kKey, w.Record.Key), append(kStatus, int64(status)), append(kType, contentType), append(kLoc, location), append(kBody, body)
+	}
+	for _, k := range release {
+		rTok, rKey = append(rTok, k[0]), append(rKey, k[1])
+	}
+	for k, q := range reserved {
+		sEv, sSKU, sQty = append(sEv, k.event), append(sSKU, k.sku), append(sQty, q)
+	}
+	b = &pgx.Batch{}
+	b.Queue(`INSERT INTO orders (`+orderCols+`)
+		SELECT v.id, v.ev, v.ch, $1, v.pm, v.pay, v.ref, v.total, v.cost, v.at, $2, $2, '', 0, 0, NULL, ''
+		FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::text[], $9::bigint[], $10::bigint[], $11::timestamptz[])
+			AS v(id, ev, ch, pm, pay, ref, total, cost, at)`,
+		string(popkit.OrderConfirmed), now, oID, oEv, oCh, oPM, oPay, oRef, oTotal, oCost, oAt)
+	b.Queue(`INSERT INTO order_lines (order_id, line_no, sku_id, quantity, unit_price_minor, unit_cost_minor)
+		SELECT * FROM unnest($1::text[], $2::int[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[])`,
+		lOrder, lNo, lSKU, lQty, lPrice, lCost)
+	want := []int64{int64(len(ok)), int64(nLines)}
+	if len(kTok) > 0 {
+		b.Queue(`UPDATE idempotency_keys k SET status = v.status, content_type = v.ctype, location = v.loc, body = v.body, completed_at = $1
+			FROM unnest($2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[], $7::bytea[]) AS v(tok, key, status, ctype, loc, body)
+			WHERE k.token_id = v.tok AND k.key = v.key`, now, kTok, kKey, kStatus, kType, kLoc, kBody)
+		want = append(want, int64(len(kTok)))
+	}
+	if len(rTok) > 0 {
+		b.Queue(`DELETE FROM idempotency_keys k USING unnest($1::text[], $2::text[]) AS v(tok, key)
+			WHERE k.token_id = v.tok AND k.key = v.key`, rTok, rKey)
+		want = append(want, int64(len(rTok)))
+	}
+	// The stock rows are locked since batch 1: one statement reserves
+	// them all.
+	b.Queue(`UPDATE assortment_items a SET reserved = a.reserved + v.q, updated_at = $1
+		FROM unnest($2::text[], $3::text[], $4::bigint[]) AS v(ev, sku, q) WHERE a.event_id = v.ev AND a.sku_id = v.sku`,
+		now, sEv, sSKU, sQty)
+	want = append(want, int64(len(sEv)))
+	b.Queue("COMMIT")
+	br = pc.SendBatch(ctx, b)
+	committed, err := readOrdersBatch2(br, want)
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil && !committed {
+		restore()
+		return nil, nil
+	}
+	stored := make([]*orderReq, len(ok))
+	for i, c := range ok {
+		r := c.r
+		stored[i] = r
+		r.fallback, r.existed = false, false
+		*r.o = c.o
+		if r.idem != nil {
+			resp := responses[c]
+			rec := r.idem.Record
+			rec.Status, rec.ContentType, rec.Location, rec.Body = resp.status, resp.contentType, resp.location, resp.body
+			rec.CreatedAt, rec.CompletedAt = now, &now
+			r.idem.Completed = true
+		}
+	}
+	if err != nil {
+		return stored, wrap("pipelined orders", err)
+	}
+	return stored, nil
 }
 
-// readBatch1 reads the answers of batch 1: whether the key was claimed
-// (true when there is none) and the locked lines' prices and stock.
-func readBatch1(br pgx.BatchResults, withKey bool) (map[string]linePrice, bool, error) {
-	if _, err := br.Exec(); err != nil {
-		return nil, false, err
-	}
-	claimed := true
-	if withKey {
-		tag, err := br.Exec()
-		if err != nil {
-			return nil, false, err
+// fits prices o against prices and checks its lines against avail,
+// taking them from avail when they all fit.
+func fits(o *popkit.Order, prices map[stockKey]linePrice, avail map[stockKey]int64) bool {
+	byID := make(map[string]linePrice, len(o.Lines))
+	for _, l := range o.Lines {
+		if p, ok := prices[stockKey{o.EventID, l.SKUID}]; ok {
+			byID[l.SKUID] = p
 		}
-		claimed = tag.RowsAffected() == 1
+	}
+	if applyPrices(o, byID) != nil {
+		return false
+	}
+	for _, l := range o.Lines {
+		if avail[stockKey{o.EventID, l.SKUID}] < int64(l.Quantity) {
+			return false
+		}
+	}
+	for _, l := range o.Lines {
+		avail[stockKey{o.EventID, l.SKUID}] -= int64(l.Quantity)
+	}
+	return true
+}
+
+// readOrdersBatch1 reads the answers of batch 1: the keys claimed, and the
+// locked lines' prices and stock.
+func readOrdersBatch1(br pgx.BatchResults, withKeys bool) (map[[2]string]bool, map[stockKey]linePrice, error) {
+	if _, err := br.Exec(); err != nil {
+		return nil, nil, err
+	}
+	claimed := map[[2]string]bool{}
+	if withKeys {
+		rows, err := br.Query()
+		if err != nil {
+			return nil, nil, err
+		}
+		for rows.Next() {
+			var k [2]string
+			if err := rows.Scan(&k[0], &k[1]); err != nil {
+				rows.Close()
+				return nil, nil, err
+			}
+			claimed[k] = true
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, nil, err
+		}
 	}
 	rows, err := br.Query()
 	if err != nil {
-		return nil, false, err
+		return nil, nil, err
 	}
 	defer rows.Close()
-	prices := map[string]linePrice{}
+	prices := map[stockKey]linePrice{}
 	for rows.Next() {
-		var id string
+		var k stockKey
 		var p linePrice
-		if err := rows.Scan(&id, &p.price, &p.cost, &p.available); err != nil {
-			return nil, false, err
+		if err := rows.Scan(&k.event, &k.sku, &p.price, &p.cost, &p.available); err != nil {
+			return nil, nil, err
 		}
-		prices[id] = p
+		prices[k] = p
 	}
-	return prices, claimed, rows.Err()
+	return claimed, prices, rows.Err()
 }
 
-// readBatch2 checks the answers of batch 2: every statement changed the
-// rows it had to, and the transaction committed. A statement that failed
-// made the server skip the rest, COMMIT included. A count that is off
-// cannot happen with the rows locked in batch 1; it is reported with
-// committed true, as COMMIT had already been sent.
-func readBatch2(br pgx.BatchResults, lines int, withKey bool) (committed bool, err error) {
-	want := []int64{1, int64(lines)}
-	if withKey {
-		want = append(want, 1)
-	}
-	want = append(want, int64(lines))
+// readOrdersBatch2 checks the answers of batch 2: every statement changed
+// the rows it had to (want), and the transaction committed. A statement
+// that failed made the server skip the rest, COMMIT included. A count
+// that is off cannot happen with the rows locked in batch 1; it is
+// reported with committed true, as COMMIT had already been sent.
+func readOrdersBatch2(br pgx.BatchResults, want []int64) (committed bool, err error) {
 	var off error
 	for i, w := range want {
 		tag, err := br.Exec()

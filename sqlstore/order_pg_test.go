@@ -62,7 +62,7 @@ func TestCreateOrderPipelined(t *testing.T) {
 
 	// The general path stores the same order the same way.
 	gdb := sqlstoretest.OpenPostgres(t, u)
-	gdb.SetOrderPipeline(false)
+	gdb.SetOrderFastPaths(false)
 	gw := mkOrderWorld(t, gdb)
 	g := mk(2, 1)
 	g.EventID = gw.event.ID

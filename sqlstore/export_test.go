@@ -1,0 +1,75 @@
+package sqlstore
+
+import (
+	"context"
+
+	"github.com/popkit/popkit"
+)
+
+// NotifyNodeThenRollback runs notifyNode in a write transaction and rolls
+// it back, as a service method does when a later step of the change fails.
+func (db *DB) NotifyNodeThenRollback(ctx context.Context, nodeID, eventType string, payload any) error {
+	tx, err := db.begin(ctx, true)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	return tx.notifyNode(ctx, nodeID, eventType, payload)
+}
+
+// PipelinedOrders returns how many orders the pipelined PostgreSQL path
+// (order_pg.go) stored.
+func (db *DB) PipelinedOrders() int64 { return db.pipelinedOrders.Load() }
+
+// SetOrderFastPaths turns the pipelined PostgreSQL orders (order_pg.go)
+// and the SQLite order writer (order_batch.go) on or off. Set it before
+// the DB is used.
+func (db *DB) SetOrderFastPaths(on bool) { db.plainOrders = !on }
+
+// OrderWriterStats returns the orders the SQLite order writer stored, the
+// transactions the order writers committed (on either store), and the
+// orders waiting to be handed to them.
+func (db *DB) OrderWriterStats() (orders, txs, waiting int64) {
+	return db.batchedOrders.Load(), db.orderBatches.Load(), db.ordersWaiting.Load()
+}
+
+// HoldWriter begins a write transaction, which on SQLite keeps every other
+// writer waiting until release is called.
+func (db *DB) HoldWriter(ctx context.Context) (release func(), err error) {
+	tx, err := db.begin(ctx, true)
+	if err != nil {
+		return nil, err
+	}
+	return func() { tx.Rollback() }, nil
+}
+
+// BatchAnswer is the answer to one order of WriteOrderBatch.
+type BatchAnswer struct {
+	Existed bool
+	Err     error
+	Batched bool // stored or refused by the batch itself, not the general path
+}
+
+// WriteOrderBatch writes orders as one batch of the order writer (SQLite's
+// savepoints or PostgreSQL's pipeline), then sends the ones the batch left
+// out through the general path, as CreateOrder does.
+func (db *DB) WriteOrderBatch(ctx context.Context, orders []*popkit.Order, idems []*popkit.IdempotentWrite) []BatchAnswer {
+	batch := make([]*orderReq, len(orders))
+	for i, o := range orders {
+		batch[i] = &orderReq{ctx: ctx, o: o, idem: idems[i]}
+	}
+	if db.dialect == DialectPostgres {
+		db.writeOrdersPipelined(batch)
+	} else {
+		db.writeOrders(batch)
+	}
+	answers := make([]BatchAnswer, len(batch))
+	for i, r := range batch {
+		if r.fallback {
+			answers[i].Existed, answers[i].Err = db.createOrderAlone(ctx, r.o, r.idem)
+			continue
+		}
+		answers[i] = BatchAnswer{Existed: r.existed, Err: r.err, Batched: true}
+	}
+	return answers
+}

@@ -1,0 +1,179 @@
+package sqlstore
+
+import (
+	"context"
+
+	"github.com/popkit/popkit"
+)
+
+// SQLite has one writer, so concurrent orders queue for it, and each pays
+// for its own BEGIN and COMMIT, and COMMIT writes every page the order
+// touched to the WAL: the orders table and its three indexes, the lines,
+// the key and the stock rows. Orders that arrive while the writer is busy
+// therefore share a transaction (group commit): the writer takes every
+// order waiting, up to maxOrderBatch, and runs each inside its own
+// SAVEPOINT, so that an order that fails (insufficient stock, a bad line,
+// a replayed key) is rolled back alone and answered with its own error,
+// while the others commit together. Consecutive orders mostly touch the
+// same pages, so one COMMIT writes far fewer pages than one per order.
+//
+// No order is answered before the transaction's COMMIT: a replay that
+// found a key stored earlier in the same transaction, like an order that
+// was stored, is answered only once that is durable. If COMMIT fails, every
+// order of the batch gets the error.
+
+// maxOrderBatch bounds the orders of one transaction, and with it the
+// time the writer is held and the latency of the first order of a batch.
+const maxOrderBatch = 64
+
+// orderReq is one CreateOrder call waiting for the writer.
+type orderReq struct {
+	ctx     context.Context
+	o       *popkit.Order
+	idem    *popkit.IdempotentWrite
+	existed bool
+	err     error
+	// fallback sends the order through the general path once its batch
+	// has ended (order_pg.go).
+	fallback bool
+	done     chan struct{}
+}
+
+// createOrderBatched hands o to the order writer and waits for its answer.
+func (db *DB) createOrderBatched(ctx context.Context, o *popkit.Order, idem *popkit.IdempotentWrite) (bool, error) {
+	db.orderWriterOnce.Do(func() {
+		db.orderReqs = make(chan *orderReq)
+		writers, write := 1, db.writeOrders
+		if db.dialect == DialectPostgres {
+			writers, write = pgOrderWriters, db.writeOrdersPipelined
+		}
+		for range writers {
+			db.background.Go(func() { db.orderWriter(write) })
+		}
+	})
+	r := &orderReq{ctx: ctx, o: o, idem: idem, done: make(chan struct{})}
+	db.ordersWaiting.Add(1)
+	select {
+	case db.orderReqs <- r:
+		db.ordersWaiting.Add(-1)
+	case <-ctx.Done():
+		db.ordersWaiting.Add(-1)
+		return false, ctx.Err()
+	case <-db.closing.Done():
+		db.ordersWaiting.Add(-1)
+		return false, popkit.Errorf(popkit.EUNAVAILABLE, "database closed")
+	}
+	// Once taken, the order is answered after its batch ends, even if ctx
+	// ends first: only then is it known whether it was stored.
+	<-r.done
+	if r.fallback {
+		return db.createOrderAlone(ctx, o, idem)
+	}
+	return r.existed, r.err
+}
+
+// orderWriter takes waiting orders in batches and writes each batch with
+// write, until the DB closes. The channel is unbuffered, so an order is
+// either taken by a writer or its caller is still waiting to hand it over
+// and sees the DB close.
+func (db *DB) orderWriter(write func([]*orderReq)) {
+	batch := make([]*orderReq, 0, maxOrderBatch)
+	for {
+		select {
+		case r := <-db.orderReqs:
+			batch = append(batch[:0], r)
+		case <-db.closing.Done():
+			return
+		}
+	more:
+		for len(batch) < maxOrderBatch {
+			select {
+			case r := <-db.orderReqs:
+				batch = append(batch, r)
+			default:
+				break more
+			}
+		}
+		write(batch)
+		for _, r := range batch {
+			close(r.done)
+		}
+	}
+}
+
+// writeOrders stores a batch of orders in one transaction, each in its own
+// savepoint, and sets every request's answer.
+func (db *DB) writeOrders(batch []*orderReq) {
+	failAll := func(err error) {
+		for _, r := range batch {
+			r.existed, r.err = false, err
+		}
+	}
+	// The transaction is the batch's, not any one caller's: a caller that
+	// goes away must not roll back the others.
+	tx, err := db.begin(context.WithoutCancel(db.closing), true)
+	if err != nil {
+		failAll(err)
+		return
+	}
+	defer tx.Rollback()
+	for _, r := range batch {
+		// A caller gone before its turn is skipped. Once begun, an order
+		// runs to its end: SQLite rolls back the whole transaction when a
+		// write is interrupted, and that would take the batch with it.
+		if r.err = r.ctx.Err(); r.err != nil {
+			continue
+		}
+		ctx := context.WithoutCancel(r.ctx)
+		tx.now = db.now()
+		if _, err := tx.exec(ctx, `SAVEPOINT order_write`); err != nil {
+			failAll(wrap("savepoint", err))
+			return
+		}
+		var panicked bool
+		r.existed, panicked, r.err = createOrderRecovered(ctx, tx, r)
+		if panicked {
+			// What the order wrote is unknown: none of the batch commits.
+			failAll(r.err)
+			return
+		}
+		if r.err != nil {
+			r.existed = false
+			// This fails when SQLite has rolled back the whole
+			// transaction itself (a full disk, an I/O error).
+			if _, err := tx.exec(ctx, `ROLLBACK TO order_write`); err != nil {
+				failAll(wrap("roll back to savepoint", err))
+				return
+			}
+		}
+		if _, err := tx.exec(ctx, `RELEASE order_write`); err != nil {
+			failAll(wrap("release savepoint", err))
+			return
+		}
+	}
+	if err := tx.commit(); err != nil {
+		failAll(err)
+		return
+	}
+	db.orderBatches.Add(1)
+	for _, r := range batch {
+		if r.err == nil {
+			db.batchedOrders.Add(1)
+			if r.idem != nil {
+				r.idem.Completed = true
+			}
+		}
+	}
+}
+
+// createOrderRecovered runs createOrderTx for r, turning a panic, which
+// would otherwise end the process from this goroutine, into an error.
+func createOrderRecovered(ctx context.Context, tx *txn, r *orderReq) (existed, panicked bool, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			existed, panicked, err = false, true, popkit.Errorf(popkit.EINTERNAL, "create order: panic: %v", p)
+		}
+	}()
+	existed, err = createOrderTx(ctx, tx, r.o, r.idem)
+	return existed, false, err
+}
