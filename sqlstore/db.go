@@ -86,6 +86,10 @@ type DB struct {
 	orderWriterOnce sync.Once
 	orderReqs       chan *orderReq
 
+	// PostgreSQL token readers (token_batch.go), started on first use.
+	tokenReaderOnce sync.Once
+	tokenReqs       chan *tokenReq
+
 	// River insert-only client for durable jobs (jobs.go), made on first use.
 	riverOnce sync.Once
 	river     *river.Client[*sql.Tx]

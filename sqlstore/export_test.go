@@ -73,3 +73,18 @@ func (db *DB) WriteOrderBatch(ctx context.Context, orders []*popkit.Order, idems
 	}
 	return answers
 }
+
+// ReadTokenBatch answers token reads by hash as one batch of the
+// PostgreSQL token readers.
+func (db *DB) ReadTokenBatch(ctx context.Context, hashes []string) ([]*popkit.Token, []error) {
+	batch := make([]*tokenReq, len(hashes))
+	for i, h := range hashes {
+		batch[i] = &tokenReq{ctx: ctx, hash: h}
+	}
+	db.readTokens(batch)
+	tokens, errs := make([]*popkit.Token, len(batch)), make([]error, len(batch))
+	for i, r := range batch {
+		tokens[i], errs[i] = r.t, r.err
+	}
+	return tokens, errs
+}

@@ -91,19 +91,14 @@ func (db *DB) Authenticate(ctx context.Context, secret string) (*popkit.Token, e
 
 // findTokenByHash reads a token without taking a write lock: in a
 // read-only transaction on SQLite (whose reader connections cache the
-// statement), and as one statement on PostgreSQL, where a transaction
-// would cost two more round trips on every request.
+// statement), and on PostgreSQL in one statement with the other token reads
+// waiting at the same moment (token_batch.go), where a transaction would
+// cost two more round trips on every request.
 func (db *DB) findTokenByHash(ctx context.Context, hash string) (*popkit.Token, error) {
-	const q = `SELECT ` + tokenCols + ` FROM tokens WHERE hash = ?`
 	if db.dialect == DialectPostgres {
-		t, err := scanToken(db.rdb.QueryRowContext(ctx, db.rebind(q), hash))
-		if errors.Is(err, sql.ErrNoRows) {
-			return nil, notFound("token")
-		} else if err != nil {
-			return nil, wrap("find token", err)
-		}
-		return t, nil
+		return db.findTokenBatched(ctx, hash)
 	}
+	const q = `SELECT ` + tokenCols + ` FROM tokens WHERE hash = ?`
 	tx, err := db.begin(ctx, false)
 	if err != nil {
 		return nil, err

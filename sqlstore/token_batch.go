@@ -1,0 +1,109 @@
+package sqlstore
+
+import (
+	"context"
+
+	"github.com/popkit/popkit"
+)
+
+// Every API request reads its token, and on PostgreSQL that read is a
+// round trip and a statement of its own: once orders are written in
+// batches (order_pg.go), most of the statements the server runs are token
+// reads. Tokens are not cached, so that a token revoked on one server is
+// refused by every server at once. Instead, the reads that wait at the
+// same moment are coalesced: a reader takes every request waiting (up to
+// maxTokenBatch) and answers them all with one
+// SELECT … WHERE hash = ANY($1). Each request's read still starts after the
+// request arrived, so it sees every revocation committed before.
+
+// Token readers on PostgreSQL, and the most reads one statement answers.
+const (
+	tokenReaders  = 2
+	maxTokenBatch = 128
+)
+
+// tokenReq is one token read waiting for a reader.
+type tokenReq struct {
+	ctx  context.Context
+	hash string
+	t    *popkit.Token
+	err  error
+	done chan struct{}
+}
+
+// findTokenBatched reads the token with this hash through the readers.
+func (db *DB) findTokenBatched(ctx context.Context, hash string) (*popkit.Token, error) {
+	db.tokenReaderOnce.Do(func() {
+		db.tokenReqs = make(chan *tokenReq)
+		for range tokenReaders {
+			db.background.Go(db.tokenReader)
+		}
+	})
+	r := &tokenReq{ctx: ctx, hash: hash, done: make(chan struct{})}
+	select {
+	case db.tokenReqs <- r:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-db.closing.Done():
+		return nil, popkit.Errorf(popkit.EUNAVAILABLE, "database closed")
+	}
+	<-r.done
+	return r.t, r.err
+}
+
+// tokenReader answers waiting token reads in batches until the DB closes.
+func (db *DB) tokenReader() {
+	batch := make([]*tokenReq, 0, maxTokenBatch)
+	for {
+		select {
+		case r := <-db.tokenReqs:
+			batch = append(batch[:0], r)
+		case <-db.closing.Done():
+			return
+		}
+	more:
+		for len(batch) < maxTokenBatch {
+			select {
+			case r := <-db.tokenReqs:
+				batch = append(batch, r)
+			default:
+				break more
+			}
+		}
+		db.readTokens(batch)
+		for _, r := range batch {
+			close(r.done)
+		}
+	}
+}
+
+// readTokens answers a batch of token reads with one statement.
+func (db *DB) readTokens(batch []*tokenReq) {
+	hashes := make([]string, 0, len(batch))
+	for _, r := range batch {
+		hashes = append(hashes, r.hash)
+	}
+	ctx := context.WithoutCancel(db.closing)
+	rows, err := db.rdb.QueryContext(ctx, `SELECT `+tokenCols+` FROM tokens WHERE hash = ANY($1)`, hashes)
+	if err == nil {
+		var found []*popkit.Token
+		if found, err = collect(rows, scanToken); err == nil {
+			byHash := make(map[string]*popkit.Token, len(found))
+			for _, t := range found {
+				byHash[t.Hash] = t
+			}
+			for _, r := range batch {
+				if t := byHash[r.hash]; t != nil {
+					c := *t // each request gets its own copy
+					r.t = &c
+				} else {
+					r.err = notFound("token")
+				}
+			}
+			return
+		}
+	}
+	for _, r := range batch {
+		r.err = wrap("find token", err)
+	}
+}
