@@ -21,9 +21,9 @@ import (
 // rows of the order's SKUs are locked (SELECT … FOR UPDATE, in key order)
 // before they are read, so that routing sees the stock its reservation
 // will take and two orders cannot both count on the last units; on SQLite
-// the single writer serialises orders anyway. Capacity is not locked: two
-// concurrent orders on PostgreSQL may each take a node's last slot (a soft
-// overrun of one order per race).
+// the single writer serialises orders anyway. Capacity: on PostgreSQL
+// the nodes routing chose are locked and, when they were not locked yet,
+// routing runs again to count their usage under the lock (lockNodes).
 //
 // Stock: a same-day order reserves the stock of its nodes, not the event's
 // (the goods leave from the node); pos and next_day orders reserve event
@@ -224,11 +224,27 @@ func route(ctx context.Context, tx *txn, o *popkit.Order, idx []int, exclude map
 			Refusals: []fulfil.Refusal{{NodeID: d.PickupNodeID, Rule: "reroute", Reason: "the pick-up node gave the order up"}}}
 		return rt, nil
 	}
-	if rt.res, err = router.Route(req); err != nil {
-		return nil, err
-	}
-	if used.err != nil {
-		return nil, used.err
+	locked := map[string]bool{}
+	for attempt := 0; ; attempt++ {
+		if rt.res, err = router.Route(req); err != nil {
+			return nil, err
+		}
+		if used.err != nil {
+			return nil, used.err
+		}
+		if tx.db.dialect != DialectPostgres || rt.res.Outcome != fulfil.OutcomeSameDay || attempt == maxCapacityRecounts {
+			break
+		}
+		fresh, err := lockNodes(ctx, tx, rt.res.Assignments, locked)
+		if err != nil {
+			return nil, err
+		}
+		if len(fresh) == 0 {
+			break // every chosen node's usage was counted under its lock
+		}
+		for _, id := range fresh {
+			delete(used.known, id)
+		}
 	}
 	for i := range nodes {
 		n := &nodes[i]
@@ -242,6 +258,38 @@ func route(ctx context.Context, tx *txn, o *popkit.Order, idx []int, exclude map
 	return rt, nil
 }
 
+// maxCapacityRecounts bounds how often routing runs again after locking
+// the nodes it chose (see lockNodes).
+const maxCapacityRecounts = 3
+
+// lockNodes locks, on PostgreSQL, the rows of the assigned nodes that are
+// not in locked yet, in id order, adds them to locked and returns them. Routing counted those nodes' usage before it held their
+// locks, so a concurrent order may have taken their last slot: routing
+// runs again, and counts them now under the lock, which every order
+// holds from choosing a node until it commits. A node's capacity is
+// therefore never overrun, however many orders race for it.
+func lockNodes(ctx context.Context, tx *txn, as []fulfil.Assignment, locked map[string]bool) ([]string, error) {
+	var ids []string
+	for _, a := range as {
+		if !locked[a.NodeID] {
+			ids = append(ids, a.NodeID)
+			locked[a.NodeID] = true
+		}
+	}
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	in, args := tx.db.inList("id", ids)
+	rows, err := tx.query(ctx, `SELECT id FROM nodes WHERE `+in+` ORDER BY id FOR NO KEY UPDATE`, args...)
+	if err != nil {
+		return nil, wrap("lock nodes", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+	}
+	return ids, wrap2("lock nodes", rows.Err())
+}
+
 // usage counts the stored fulfilment orders (all but cancelled ones) of a
 // node in the local hour and date of an instant, with two indexed counts
 // per node asked. The capacity rule runs last, so only nodes that passed
@@ -251,6 +299,9 @@ type usage struct {
 	ctx context.Context
 	tx  *txn
 	err error
+	// Counts already made in this routing, by node; routing again after
+	// lockNodes counts only the nodes it locked.
+	known map[string][2]int
 }
 
 // Used implements fulfil.Usage.
@@ -258,6 +309,15 @@ func (u *usage) Used(nodeID string, local time.Time) (thisHour, today int) {
 	if u.err != nil {
 		return 0, 0
 	}
+	if c, ok := u.known[nodeID]; ok {
+		return c[0], c[1]
+	}
+	defer func() {
+		if u.known == nil {
+			u.known = map[string][2]int{}
+		}
+		u.known[nodeID] = [2]int{thisHour, today}
+	}()
 	loc := local.Location()
 	day := time.Date(local.Year(), local.Month(), local.Day(), 0, 0, 0, 0, loc)
 	hour := time.Date(local.Year(), local.Month(), local.Day(), local.Hour(), 0, 0, 0, loc)

@@ -1,7 +1,9 @@
 package sqlstore_test
 
 import (
+	"context"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -100,6 +102,53 @@ func TestRerouteOrder(t *testing.T) {
 		must(t, err)
 		if got.Status != popkit.OrderRequiresAction || len(got.RoutingReasons) == 0 {
 			t.Errorf("order %s with reasons %+v, want requires_action with reasons", got.Status, got.RoutingReasons)
+		}
+	})
+}
+
+// TestNodeCapacityRace: 20 concurrent same-day orders for a node with 5
+// slots left in the hour, each for another SKU (so no stock row orders
+// them), give exactly 5 same-day orders.
+func TestNodeCapacityRace(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, db *sqlstore.DB) {
+		ctx := t.Context()
+		w := mkFulfilWorld(t, db)
+		n := mkFulfilNode(t, db, 52.52, 13.40, 500, func(n *fulfil.NodeRecord) { n.CapacityPerHour, n.CapacityPerDay = 5, 50 })
+		const total = 20
+		skus := make([]string, total)
+		for i := range skus {
+			s := mkSKU(t, db, w.brands[0].ID)
+			must(t, db.SetAssortmentItem(ctx, &popkit.AssortmentItem{EventID: w.event.ID, SKUID: s.ID, Stock: 10}))
+			setStock(t, db, n.ID, fulfil.StockLine{SKUID: s.ID, OnHand: 10})
+			skus[i] = s.ID
+		}
+		orders := make([]*popkit.Order, total)
+		errs := make([]error, total)
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		for i := range total {
+			wg.Go(func() {
+				<-start
+				orders[i] = w.sameDay(popkit.OrderLine{SKUID: skus[i], Quantity: 1, UnitPriceMinor: 1200})
+				_, errs[i] = db.CreateOrder(context.WithoutCancel(ctx), orders[i])
+			})
+		}
+		close(start)
+		wg.Wait()
+		same := 0
+		for i, err := range errs {
+			if err != nil {
+				t.Fatalf("order %d: %v", i, err)
+			}
+			if orders[i].Channel == popkit.ChannelSameDay {
+				same++
+			}
+		}
+		if same != 5 {
+			t.Errorf("%d same-day orders for a node with 5 slots, want 5", same)
+		}
+		if c := count(t, db, "fulfilment_orders"); c != 5 {
+			t.Errorf("%d fulfilment orders, want 5", c)
 		}
 	})
 }

@@ -117,6 +117,9 @@ func (db *DB) writeOrders(batch []*orderReq) {
 		return
 	}
 	defer tx.Rollback()
+	// An order alone needs no savepoint: if it fails, the transaction is
+	// rolled back.
+	alone := len(batch) == 1
 	for _, r := range batch {
 		// A caller gone before its turn is skipped. Once begun, an order
 		// runs to its end: SQLite rolls back the whole transaction when a
@@ -126,9 +129,11 @@ func (db *DB) writeOrders(batch []*orderReq) {
 		}
 		ctx := context.WithoutCancel(r.ctx)
 		tx.now = db.now()
-		if _, err := tx.exec(ctx, `SAVEPOINT order_write`); err != nil {
-			failAll(wrap("savepoint", err))
-			return
+		if !alone {
+			if _, err := tx.exec(ctx, `SAVEPOINT order_write`); err != nil {
+				failAll(wrap("savepoint", err))
+				return
+			}
 		}
 		var panicked bool
 		r.existed, panicked, r.err = createOrderRecovered(ctx, tx, r)
@@ -136,6 +141,13 @@ func (db *DB) writeOrders(batch []*orderReq) {
 			// What the order wrote is unknown: none of the batch commits.
 			failAll(r.err)
 			return
+		}
+		if alone {
+			if r.err != nil {
+				r.existed = false
+				return
+			}
+			continue
 		}
 		if r.err != nil {
 			r.existed = false
