@@ -209,6 +209,11 @@ func transitionFO(ctx context.Context, tx *txn, id string, to fulfil.State, acto
 			return err
 		}
 	}
+	if to == fulfil.StateFailed {
+		if err := failedDelivery(ctx, tx, fo.OrderID, "fulfilment order "+id+" failed: "+reason); err != nil {
+			return err
+		}
+	}
 	fo.Status, fo.HeldFrom, fo.FailureReason, fo.UpdatedAt = next.State, next.HeldFrom, failure, tx.now
 	if !strings.HasPrefix(actor, string(popkit.RoleFulfiller)+":") {
 		// The node did not make this move itself: tell it.
@@ -279,8 +284,23 @@ func completeOrder(ctx context.Context, tx *txn, orderID string) error {
 	return transitionOrder(ctx, tx, orderID, popkit.OrderFulfilled, systemActor, "every fulfilment order delivered or picked up")
 }
 
+// failedDelivery moves a confirmed order whose delivery failed after
+// dispatch to requires_action, so that staff decide what happens to it
+// (the goods have left the node): cancel it, or confirm it again.
+func failedDelivery(ctx context.Context, tx *txn, orderID, why string) error {
+	var status string
+	if err := tx.queryRow(ctx, `SELECT status FROM orders WHERE id = ?`, orderID).Scan(&status); err != nil {
+		return wrap("find order", err)
+	}
+	if popkit.OrderStatus(status) != popkit.OrderConfirmed {
+		return nil
+	}
+	return transitionOrder(ctx, tx, orderID, popkit.OrderRequiresAction, systemActor, why)
+}
+
 // cancelFulfilment cancels the open fulfilment orders of an order that is
-// being cancelled. It refuses (ECONFLICT) when one is already dispatched.
+// being cancelled. It refuses (ECONFLICT) when one is on its way or
+// delivered; failed ones are left as they are.
 func cancelFulfilment(ctx context.Context, tx *txn, orderID, actor, reason string) error {
 	// In node order, the order CreateOrder locks node stock in (no deadlock).
 	rows, err := tx.query(ctx, `SELECT id, status, held_from FROM fulfilment_orders WHERE order_id = ? ORDER BY node_id, id`, orderID)
@@ -297,8 +317,8 @@ func cancelFulfilment(ctx context.Context, tx *txn, orderID, actor, reason strin
 	}
 	for _, x := range list {
 		s := fulfil.State(x.status)
-		if s == fulfil.StateCancelled {
-			continue
+		if s == fulfil.StateCancelled || s == fulfil.StateFailed {
+			continue // ended: a failed delivery leaves nothing to cancel
 		}
 		if !fulfil.Legal(fulfil.Status{State: s, HeldFrom: fulfil.State(x.held)}, fulfil.StateCancelled) {
 			return conflict("to", "fulfilment order %s is %s: an order can be cancelled only before dispatch", x.id, s)

@@ -307,6 +307,20 @@ func TestFulfilmentLifecycle(t *testing.T) {
 			if _, r := nodeStockOf(t, db, n.ID, w.skus[0].ID); r != 0 {
 				t.Errorf("reserved %d after a failure, want 0", r)
 			}
+			// The order waits for staff, with the reason, and can be
+			// cancelled: the failed fulfilment order stays failed.
+			got, err := db.FindOrderByID(ctx, o.ID)
+			must(t, err)
+			last := got.Transitions[len(got.Transitions)-1]
+			if got.Status != popkit.OrderRequiresAction || last.Actor != "system:fulfilment" || !strings.Contains(last.Reason, "nobody home") {
+				t.Fatalf("order %s, last transition %+v; want requires_action with the reason", got.Status, last)
+			}
+			if _, err := db.TransitionOrder(ctx, o.ID, popkit.OrderCancelled, "admin:x", "refunded at the door"); err != nil {
+				t.Fatalf("cancel after a failed delivery: %v", err)
+			}
+			if fo, err := db.FindFulfilmentOrderByID(ctx, id); err != nil || fo.Status != fulfil.StateFailed {
+				t.Errorf("fulfilment order after the cancel: %+v, %v", fo, err)
+			}
 		})
 
 		t.Run("pickup", func(t *testing.T) {
