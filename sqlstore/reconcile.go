@@ -164,6 +164,20 @@ func existingSale(ctx context.Context, tx *txn, o *popkit.Order) (res *popkit.Sa
 	if stored.Channel == popkit.ChannelPOS && o.SameRequest(stored) && stored.OccurredAt.Equal(o.OccurredAt) {
 		return &popkit.SaleResult{Status: popkit.RecordStored, Duplicate: true}, true, nil
 	}
+	rejected := func(exceptionID string) *popkit.SaleResult {
+		return &popkit.SaleResult{Status: popkit.RecordRejected, Exceptions: []string{exceptionID},
+			Reason: "sale.id: already used by a different order (see the sale_conflict exception)"}
+	}
+	// The same conflicting sale sent again (another stream, another
+	// device's replay) points at the exception already raised for its id.
+	var raised string
+	err = tx.queryRow(ctx, `SELECT id FROM reconcile_exceptions WHERE event_id = ? AND kind = ? AND sale_id = ? ORDER BY id LIMIT 1`,
+		o.EventID, string(popkit.ExceptionSaleConflict), o.ID).Scan(&raised)
+	if err == nil {
+		return rejected(raised), true, nil
+	} else if !errors.Is(err, sql.ErrNoRows) {
+		return nil, false, wrap("find sale conflict", err)
+	}
 	e := &popkit.Exception{EventID: o.EventID, Kind: popkit.ExceptionSaleConflict, SaleID: o.ID, OccurredAt: o.OccurredAt,
 		Detail: fmt.Sprintf("sale %s has the id of a different order (event, lines, payment or time differ); the sale was not applied", o.ID)}
 	if stored.EventID == o.EventID {
@@ -172,8 +186,7 @@ func existingSale(ctx context.Context, tx *txn, o *popkit.Order) (res *popkit.Sa
 	if err := insertException(ctx, tx, e, 0); err != nil {
 		return nil, false, err
 	}
-	return &popkit.SaleResult{Status: popkit.RecordRejected, Exceptions: []string{e.ID},
-		Reason: "sale.id: already used by a different order (see the sale_conflict exception)"}, true, nil
+	return rejected(e.ID), true, nil
 }
 
 // takeStock applies one line of a sale to the stock: nothing when a count

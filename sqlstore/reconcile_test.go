@@ -238,6 +238,15 @@ func TestReconcileDuplicates(t *testing.T) {
 		if st.RecordsRejected != 1 {
 			t.Fatalf("device status rejected = %d, want 1", st.RecordsRejected)
 		}
+		// The same conflicting sale on another stream is rejected with the
+		// exception already raised, not a second one.
+		if r := d.send(t, other, 2, &bad); r.AckSeq != 2 {
+			t.Fatalf("conflicting sale on another stream not acked: %+v", r)
+		}
+		if es2 := exceptions(t, db, popkit.ExceptionFilter{EventID: ev, Kind: popkit.ExceptionSaleConflict}); len(es2) != 1 || es2[0].ID != es[0].ID {
+			t.Fatalf("conflict exceptions after a second stream = %+v", es2)
+		}
+		wantStock(t, db, ev, sku, 8)
 	})
 }
 
