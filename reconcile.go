@@ -22,10 +22,11 @@ import (
 //     (a pos order in status fulfilled, at the till's unit prices, with the
 //     SKU's unit cost) and an oversell Exception records the shortfall.
 //   - A stock count at T sets on hand to the counted quantity minus every
-//     unit that left after T and is already known: sales and substitutes
+//     unit that left after T and is already known (sales and substitutes
 //     with occurred_at > T in the ledger, and orders that moved to fulfilled
-//     after T. A count older than the SKU's latest count is stored but moves
-//     nothing.
+//     after T), plus what was booked in or out by hand after T (adjust
+//     rows: a delivery recorded while the count was still on its way). A
+//     count older than the SKU's latest count is stored but moves nothing.
 //   - A sale synced late whose occurred_at is at or before the SKU's latest
 //     count is recorded (ledger delta 0) but does not move stock: the count
 //     already saw it.
@@ -46,6 +47,7 @@ const (
 	MovementSale       MovementKind = "sale"       // an offline sale; Quantity units left
 	MovementCount      MovementKind = "count"      // a physical count checkpoint
 	MovementSubstitute MovementKind = "substitute" // units handed out to resolve an oversell
+	MovementAdjust     MovementKind = "adjust"     // stock booked in or out by hand; Quantity = Delta, signed
 )
 
 // StockMovement is one row of the stock ledger of an event.
@@ -55,8 +57,8 @@ type StockMovement struct {
 	SKUID      string       `json:"sku_id"`
 	Kind       MovementKind `json:"kind"`
 	OccurredAt time.Time    `json:"occurred_at"` // sale time, count time, or resolution time
-	// Quantity is the units that physically left (sale, substitute) or
-	// were counted (count).
+	// Quantity is the units that physically left (sale, substitute), were
+	// counted (count), or were booked in (+) or out (−) by hand (adjust).
 	Quantity int `json:"quantity"`
 	// Delta is the change applied to the stock on hand: smaller than
 	// −Quantity's magnitude when a sale ran short, 0 when a count already

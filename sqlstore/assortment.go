@@ -137,6 +137,11 @@ func (db *DB) AdjustStock(ctx context.Context, eventID, skuID string, delta int)
 	if err != nil {
 		return nil, err
 	}
+	// In the ledger, so that a stock count synced later keeps it.
+	if err := insertMovement(ctx, tx, &popkit.StockMovement{EventID: eventID, SKUID: skuID, Kind: popkit.MovementAdjust,
+		OccurredAt: tx.now, Quantity: delta, Delta: delta}, a.BrandID); err != nil {
+		return nil, err
+	}
 	if err := tx.commit(); err != nil {
 		return nil, err
 	}

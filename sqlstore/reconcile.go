@@ -313,17 +313,19 @@ func applyCount(ctx context.Context, tx *txn, c *popkit.StockCount, l *popkit.St
 	l.OnHand, l.Applied = it.stock, false
 	delta := 0
 	if latest == nil || c.CountedAt.After(*latest) {
-		var out int
+		var out, booked int
 		if err := tx.queryRow(ctx, `SELECT
 				COALESCE((SELECT SUM(quantity) FROM stock_movements WHERE event_id = ? AND sku_id = ? AND kind IN (?, ?) AND occurred_at > ?), 0) +
 				COALESCE((SELECT SUM(ol.quantity) FROM order_lines ol JOIN orders o ON o.id = ol.order_id
 					JOIN order_transitions t ON t.order_id = o.id
-					WHERE o.event_id = ? AND ol.sku_id = ? AND t.to_status = ? AND t.at > ?), 0)`,
+					WHERE o.event_id = ? AND ol.sku_id = ? AND t.to_status = ? AND t.at > ?), 0),
+				COALESCE((SELECT SUM(delta) FROM stock_movements WHERE event_id = ? AND sku_id = ? AND kind = ? AND occurred_at > ?), 0)`,
 			c.EventID, l.SKUID, string(popkit.MovementSale), string(popkit.MovementSubstitute), tx.timeArg(c.CountedAt),
-			c.EventID, l.SKUID, string(popkit.OrderFulfilled), tx.timeArg(c.CountedAt)).Scan(&out); err != nil {
-			return wrap("sum stock out since count", err)
+			c.EventID, l.SKUID, string(popkit.OrderFulfilled), tx.timeArg(c.CountedAt),
+			c.EventID, l.SKUID, string(popkit.MovementAdjust), tx.timeArg(c.CountedAt)).Scan(&out, &booked); err != nil {
+			return wrap("sum stock moves since count", err)
 		}
-		onHand := max(l.Quantity-out, it.reserved)
+		onHand := max(l.Quantity-out+booked, it.reserved)
 		delta = onHand - it.stock
 		if _, err := tx.exec(ctx, `UPDATE assortment_items SET stock = ?, updated_at = ? WHERE event_id = ? AND sku_id = ?`,
 			onHand, tx.timeArg(tx.now), c.EventID, l.SKUID); err != nil {

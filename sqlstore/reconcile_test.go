@@ -532,3 +532,45 @@ func BenchmarkApplySale(b *testing.B) {
 		})
 	}
 }
+
+// TestReconcileAdjustments: stock booked in or out by hand is a ledger row,
+// and a count synced later keeps what was booked after it.
+func TestReconcileAdjustments(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, db *sqlstore.DB) {
+		ctx := t.Context()
+		clk := newClock(db, at(60))
+		w := mkOrderWorld(t, db)
+		ev, sku := w.event.ID, w.skus[0].ID // 10 on hand
+
+		// 11:00: a delivery of 50 is booked → 60.
+		a, err := db.AdjustStock(ctx, ev, sku, 50)
+		must(t, err)
+		if a.Stock != 60 {
+			t.Fatalf("stock %d after booking 50 in, want 60", a.Stock)
+		}
+		ms, _, err := db.FindStockMovements(ctx, popkit.MovementFilter{EventID: ev})
+		must(t, err)
+		if len(ms) != 1 || ms[0].Kind != popkit.MovementAdjust || ms[0].Delta != 50 || ms[0].Quantity != 50 || !ms[0].OccurredAt.Equal(at(60)) {
+			t.Fatalf("ledger = %+v, want one adjust of 50 at 11:00", ms)
+		}
+
+		// 11:10: a count made at 10:30 arrives: 8 on the shelf then, and the
+		// delivery came after it → 58.
+		clk.Add(10 * time.Minute)
+		c := &popkit.StockCount{EventID: ev, CountedAt: at(30), Lines: []popkit.StockCountLine{{SKUID: sku, Quantity: 8}}}
+		must(t, db.RecordStockCount(ctx, c))
+		if !c.Lines[0].Applied || c.Lines[0].OnHand != 58 {
+			t.Fatalf("count = %+v, want applied with on hand 58", c.Lines[0])
+		}
+		wantStock(t, db, ev, sku, 58)
+
+		// 11:10: 5 broken units booked out; a count at 11:20 sees what is
+		// left, so the breakage before it is not taken twice.
+		must2(t)(db.AdjustStock(ctx, ev, sku, -5))
+		wantStock(t, db, ev, sku, 53)
+		clk.Add(10 * time.Minute)
+		c2 := &popkit.StockCount{EventID: ev, CountedAt: at(80), Lines: []popkit.StockCountLine{{SKUID: sku, Quantity: 52}}}
+		must(t, db.RecordStockCount(ctx, c2))
+		wantStock(t, db, ev, sku, 52)
+	})
+}
