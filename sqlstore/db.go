@@ -69,13 +69,13 @@ type DB struct {
 	analyzing   atomic.Bool
 
 	// Orders stored by the pipelined path (order_pg.go); orders and
-	// transactions of the SQLite order writer (order_batch.go) and the
-	// orders waiting for it. plainOrders turns both off, giving every
+	// transactions of the order writers (order_batch.go) and the orders
+	// handed to them and not yet answered. plainOrders turns both off, giving every
 	// order its own transaction (for benchmarks that compare).
 	pipelinedOrders atomic.Int64
 	batchedOrders   atomic.Int64
 	orderBatches    atomic.Int64
-	ordersWaiting   atomic.Int64
+	ordersPending   atomic.Int64
 	plainOrders     bool
 
 	// Set by commits on SQLite; the background checkpoint (checkpoint.go)

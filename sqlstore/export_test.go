@@ -28,9 +28,9 @@ func (db *DB) SetOrderFastPaths(on bool) { db.plainOrders = !on }
 
 // OrderWriterStats returns the orders the SQLite order writer stored, the
 // transactions the order writers committed (on either store), and the
-// orders waiting to be handed to them.
-func (db *DB) OrderWriterStats() (orders, txs, waiting int64) {
-	return db.batchedOrders.Load(), db.orderBatches.Load(), db.ordersWaiting.Load()
+// orders handed to them and not yet answered.
+func (db *DB) OrderWriterStats() (orders, txs, pending int64) {
+	return db.batchedOrders.Load(), db.orderBatches.Load(), db.ordersPending.Load()
 }
 
 // HoldWriter begins a write transaction, which on SQLite keeps every other

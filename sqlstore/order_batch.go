@@ -52,15 +52,13 @@ func (db *DB) createOrderBatched(ctx context.Context, o *popkit.Order, idem *pop
 		}
 	})
 	r := &orderReq{ctx: ctx, o: o, idem: idem, done: make(chan struct{})}
-	db.ordersWaiting.Add(1)
+	db.ordersPending.Add(1)
+	defer db.ordersPending.Add(-1)
 	select {
 	case db.orderReqs <- r:
-		db.ordersWaiting.Add(-1)
 	case <-ctx.Done():
-		db.ordersWaiting.Add(-1)
 		return false, ctx.Err()
 	case <-db.closing.Done():
-		db.ordersWaiting.Add(-1)
 		return false, popkit.Errorf(popkit.EUNAVAILABLE, "database closed")
 	}
 	// Once taken, the order is answered after its batch ends, even if ctx

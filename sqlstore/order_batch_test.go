@@ -52,11 +52,12 @@ func TestOrderWriterBatches(t *testing.T) {
 			_, answers[i].err = db.CreateOrder(popkit.WithIdempotentWrite(context.Background(), iw), o)
 		})
 	}
-	// All n wait: one taken by the writer (blocked on the held
-	// transaction), the rest waiting to be handed over.
-	deadline := time.Now().Add(10 * time.Second)
+	// All n wait: the first taken by the writer (blocked on the held
+	// transaction, with any others it took along), the rest waiting to be
+	// handed over.
+	deadline := time.Now().Add(30 * time.Second)
 	for {
-		if _, _, waiting := db.OrderWriterStats(); waiting == n-1 {
+		if _, _, pending := db.OrderWriterStats(); pending == n {
 			break
 		}
 		if time.Now().After(deadline) {
