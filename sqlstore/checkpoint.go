@@ -14,11 +14,10 @@ import (
 // So the store checkpoints in the background instead: every
 // walCheckpointEvery after a commit, a reader connection runs a PASSIVE
 // checkpoint, which copies what it can without blocking the writer or
-// readers. The writer
-// keeps SQLite's own checkpoint as a safety net, at walAutoCheckpoint
-// pages, for a WAL that the background checkpoints cannot keep short
-// under an unbroken stream of writes (the WAL is rewound only when a
-// writer starts after a complete checkpoint).
+// readers. The writer keeps SQLite's own checkpoint as a safety net, at
+// walAutoCheckpoint pages, for a WAL that the background checkpoints
+// cannot keep short under an unbroken stream of writes (the WAL is
+// rewound only when a writer starts after a complete checkpoint).
 
 // walCheckpointEvery is how often the background checkpoint runs while
 // there are commits. Small checkpoints disturb the writer least: at 1,000

@@ -68,21 +68,20 @@ type DB struct {
 	nextAnalyze atomic.Int64 // created count that triggers the next ANALYZE
 	analyzing   atomic.Bool
 
-	// Orders stored by the pipelined path (order_pg.go); orders and
-	// transactions of the order writers (order_batch.go) and the orders
-	// handed to them and not yet answered. plainOrders turns both off, giving every
-	// order its own transaction (for benchmarks that compare).
-	pipelinedOrders atomic.Int64
-	batchedOrders   atomic.Int64
-	orderBatches    atomic.Int64
-	ordersPending   atomic.Int64
-	plainOrders     bool
+	// Orders and transactions the order writers stored (order_batch.go,
+	// order_pg.go), and the orders handed to them and not yet answered.
+	// plainOrders turns the writers off, giving every order its own
+	// transaction (for benchmarks that compare).
+	writtenOrders atomic.Int64
+	orderBatches  atomic.Int64
+	ordersPending atomic.Int64
+	plainOrders   bool
 
 	// Set by commits on SQLite; the background checkpoint (checkpoint.go)
 	// clears it.
 	walDirty atomic.Bool
 
-	// The SQLite order writer (order_batch.go), started on first use.
+	// The order writers (order_batch.go), started on first use.
 	orderWriterOnce sync.Once
 	orderReqs       chan *orderReq
 

@@ -17,20 +17,16 @@ func (db *DB) NotifyNodeThenRollback(ctx context.Context, nodeID, eventType stri
 	return tx.notifyNode(ctx, nodeID, eventType, payload)
 }
 
-// PipelinedOrders returns how many orders the pipelined PostgreSQL path
-// (order_pg.go) stored.
-func (db *DB) PipelinedOrders() int64 { return db.pipelinedOrders.Load() }
-
 // SetOrderFastPaths turns the pipelined PostgreSQL orders (order_pg.go)
 // and the SQLite order writer (order_batch.go) on or off. Set it before
 // the DB is used.
 func (db *DB) SetOrderFastPaths(on bool) { db.plainOrders = !on }
 
-// OrderWriterStats returns the orders the SQLite order writer stored, the
-// transactions the order writers committed (on either store), and the
-// orders handed to them and not yet answered.
+// OrderWriterStats returns the orders the order writers stored, the
+// transactions they committed, and the orders handed to them and not yet
+// answered.
 func (db *DB) OrderWriterStats() (orders, txs, pending int64) {
-	return db.batchedOrders.Load(), db.orderBatches.Load(), db.ordersPending.Load()
+	return db.writtenOrders.Load(), db.orderBatches.Load(), db.ordersPending.Load()
 }
 
 // HoldWriter begins a write transaction, which on SQLite keeps every other

@@ -210,7 +210,9 @@ func transitionFO(ctx context.Context, tx *txn, id string, to fulfil.State, acto
 		}
 	}
 	if to == fulfil.StateFailed {
-		if err := failedDelivery(ctx, tx, fo.OrderID, "fulfilment order "+id+" failed: "+reason); err != nil {
+		// The goods have left the node: staff decide what happens to the
+		// order (cancel it, or confirm it again).
+		if err := moveConfirmedOrder(ctx, tx, fo.OrderID, popkit.OrderRequiresAction, "fulfilment order "+id+" failed: "+reason); err != nil {
 			return err
 		}
 	}
@@ -274,20 +276,12 @@ func completeOrder(ctx context.Context, tx *txn, orderID string) error {
 	if open > 0 {
 		return nil
 	}
-	var status string
-	if err := tx.queryRow(ctx, `SELECT status FROM orders WHERE id = ?`, orderID).Scan(&status); err != nil {
-		return wrap("find order", err)
-	}
-	if popkit.OrderStatus(status) != popkit.OrderConfirmed {
-		return nil
-	}
-	return transitionOrder(ctx, tx, orderID, popkit.OrderFulfilled, systemActor, "every fulfilment order delivered or picked up")
+	return moveConfirmedOrder(ctx, tx, orderID, popkit.OrderFulfilled, "every fulfilment order delivered or picked up")
 }
 
-// failedDelivery moves a confirmed order whose delivery failed after
-// dispatch to requires_action, so that staff decide what happens to it
-// (the goods have left the node): cancel it, or confirm it again.
-func failedDelivery(ctx context.Context, tx *txn, orderID, why string) error {
+// moveConfirmedOrder moves an order to status to when it is confirmed,
+// and leaves it alone otherwise.
+func moveConfirmedOrder(ctx context.Context, tx *txn, orderID string, to popkit.OrderStatus, why string) error {
 	var status string
 	if err := tx.queryRow(ctx, `SELECT status FROM orders WHERE id = ?`, orderID).Scan(&status); err != nil {
 		return wrap("find order", err)
@@ -295,7 +289,7 @@ func failedDelivery(ctx context.Context, tx *txn, orderID, why string) error {
 	if popkit.OrderStatus(status) != popkit.OrderConfirmed {
 		return nil
 	}
-	return transitionOrder(ctx, tx, orderID, popkit.OrderRequiresAction, systemActor, why)
+	return transitionOrder(ctx, tx, orderID, to, systemActor, why)
 }
 
 // cancelFulfilment cancels the open fulfilment orders of an order that is

@@ -263,11 +263,12 @@ func route(ctx context.Context, tx *txn, o *popkit.Order, idx []int, exclude map
 const maxCapacityRecounts = 3
 
 // lockNodes locks, on PostgreSQL, the rows of the assigned nodes that are
-// not in locked yet, in id order, adds them to locked and returns them. Routing counted those nodes' usage before it held their
-// locks, so a concurrent order may have taken their last slot: routing
-// runs again, and counts them now under the lock, which every order
-// holds from choosing a node until it commits. A node's capacity is
-// therefore never overrun, however many orders race for it.
+// not in locked yet, in id order, adds them to locked and returns them.
+// Routing counted those nodes' usage before it held their locks, so a
+// concurrent order may have taken their last slot: routing runs again,
+// and counts them now under the lock, which every order holds from
+// choosing a node until it commits. A node's capacity is therefore never
+// overrun, however many orders race for it.
 func lockNodes(ctx context.Context, tx *txn, as []fulfil.Assignment, locked map[string]bool) ([]string, error) {
 	var ids []string
 	for _, a := range as {
@@ -312,12 +313,6 @@ func (u *usage) Used(nodeID string, local time.Time) (thisHour, today int) {
 	if c, ok := u.known[nodeID]; ok {
 		return c[0], c[1]
 	}
-	defer func() {
-		if u.known == nil {
-			u.known = map[string][2]int{}
-		}
-		u.known[nodeID] = [2]int{thisHour, today}
-	}()
 	loc := local.Location()
 	day := time.Date(local.Year(), local.Month(), local.Day(), 0, 0, 0, 0, loc)
 	hour := time.Date(local.Year(), local.Month(), local.Day(), local.Hour(), 0, 0, 0, loc)
@@ -331,7 +326,12 @@ func (u *usage) Used(nodeID string, local time.Time) (thisHour, today int) {
 		u.tx.timeArg(hour), u.tx.timeArg(hourEnd), nodeID, u.tx.timeArg(day), u.tx.timeArg(dayEnd)).Scan(&thisHour, &today)
 	if err != nil {
 		u.err = wrap("count node usage", err)
+		return 0, 0
 	}
+	if u.known == nil {
+		u.known = map[string][2]int{}
+	}
+	u.known[nodeID] = [2]int{thisHour, today}
 	return thisHour, today
 }
 

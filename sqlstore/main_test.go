@@ -45,6 +45,18 @@ func forEachBackend(t *testing.T, fn func(t *testing.T, db *sqlstore.DB)) {
 	}
 }
 
+// postgresOnly marks a test that runs on PostgreSQL alone as parallel and
+// returns the suite's PostgreSQL URL, skipping the test when none is set.
+func postgresOnly(t *testing.T) string {
+	t.Helper()
+	u := sqlstoretest.PostgresURL()
+	if u == "" {
+		t.Skipf("PostgreSQL suite skipped: set %s to run it", sqlstoretest.EnvPostgresURL)
+	}
+	t.Parallel()
+	return u
+}
+
 // TestPostgresEnabled says when the PostgreSQL half of the suite is
 // skipped.
 func TestPostgresEnabled(t *testing.T) {

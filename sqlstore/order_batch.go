@@ -54,12 +54,8 @@ func (db *DB) createOrderBatched(ctx context.Context, o *popkit.Order, idem *pop
 	r := &orderReq{ctx: ctx, o: o, idem: idem, done: make(chan struct{})}
 	db.ordersPending.Add(1)
 	defer db.ordersPending.Add(-1)
-	select {
-	case db.orderReqs <- r:
-	case <-ctx.Done():
-		return false, ctx.Err()
-	case <-db.closing.Done():
-		return false, popkit.Errorf(popkit.EUNAVAILABLE, "database closed")
+	if err := handOver(ctx, db, db.orderReqs, r); err != nil {
+		return false, err
 	}
 	// Once taken, the order is answered after its batch ends, even if ctx
 	// ends first: only then is it known whether it was stored.
@@ -71,32 +67,35 @@ func (db *DB) createOrderBatched(ctx context.Context, o *popkit.Order, idem *pop
 }
 
 // orderWriter takes waiting orders in batches and writes each batch with
-// write, until the DB closes. The channel is unbuffered, so an order is
-// either taken by a writer or its caller is still waiting to hand it over
-// and sees the DB close.
+// write, until the DB closes (batcher.go).
 func (db *DB) orderWriter(write func([]*orderReq)) {
 	batch := make([]*orderReq, 0, maxOrderBatch)
 	for {
-		select {
-		case r := <-db.orderReqs:
-			batch = append(batch[:0], r)
-		case <-db.closing.Done():
+		var ok bool
+		if batch, ok = nextBatch(db, db.orderReqs, batch, maxOrderBatch); !ok {
 			return
 		}
-	more:
-		for len(batch) < maxOrderBatch {
-			select {
-			case r := <-db.orderReqs:
-				batch = append(batch, r)
-			default:
-				break more
-			}
-		}
-		write(batch)
+		writeBatch(write, batch)
 		for _, r := range batch {
 			close(r.done)
 		}
 	}
+}
+
+// writeBatch runs write for batch, turning a panic, which would otherwise
+// end the process from this goroutine, into an error for every order of
+// the batch: what it wrote is unknown, and its transaction is rolled back
+// as the panic unwinds.
+func writeBatch(write func([]*orderReq), batch []*orderReq) {
+	defer func() {
+		if p := recover(); p != nil {
+			err := popkit.Errorf(popkit.EINTERNAL, "create order: panic: %v", p)
+			for _, r := range batch {
+				r.existed, r.fallback, r.err = false, false, err
+			}
+		}
+	}()
+	write(batch)
 }
 
 // writeOrders stores a batch of orders in one transaction, each in its own
@@ -133,22 +132,14 @@ func (db *DB) writeOrders(batch []*orderReq) {
 				return
 			}
 		}
-		var panicked bool
-		r.existed, panicked, r.err = createOrderRecovered(ctx, tx, r)
-		if panicked {
-			// What the order wrote is unknown: none of the batch commits.
-			failAll(r.err)
-			return
-		}
+		r.existed, r.err = createOrderTx(ctx, tx, r.o, r.idem)
 		if alone {
 			if r.err != nil {
-				r.existed = false
 				return
 			}
 			continue
 		}
 		if r.err != nil {
-			r.existed = false
 			// This fails when SQLite has rolled back the whole
 			// transaction itself (a full disk, an I/O error).
 			if _, err := tx.exec(ctx, `ROLLBACK TO order_write`); err != nil {
@@ -168,22 +159,10 @@ func (db *DB) writeOrders(batch []*orderReq) {
 	db.orderBatches.Add(1)
 	for _, r := range batch {
 		if r.err == nil {
-			db.batchedOrders.Add(1)
+			db.writtenOrders.Add(1)
 			if r.idem != nil {
 				r.idem.Completed = true
 			}
 		}
 	}
-}
-
-// createOrderRecovered runs createOrderTx for r, turning a panic, which
-// would otherwise end the process from this goroutine, into an error.
-func createOrderRecovered(ctx context.Context, tx *txn, r *orderReq) (existed, panicked bool, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			existed, panicked, err = false, true, popkit.Errorf(popkit.EINTERNAL, "create order: panic: %v", p)
-		}
-	}()
-	existed, err = createOrderTx(ctx, tx, r.o, r.idem)
-	return existed, false, err
 }

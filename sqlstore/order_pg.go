@@ -65,6 +65,11 @@ type response struct {
 // stockKey names an assortment item.
 type stockKey struct{ event, sku string }
 
+// idemKey names an Idempotency-Key: its token and the key.
+type idemKey [2]string
+
+func keyOf(w *popkit.IdempotentWrite) idemKey { return idemKey{w.Record.TokenID, w.Record.Key} }
+
 // writeOrdersPipelined writes a batch of orders as above and sets each
 // request's answer, or its fallback to the general path.
 func (db *DB) writeOrdersPipelined(batch []*orderReq) {
@@ -96,7 +101,7 @@ func (db *DB) writeOrdersPipelined(batch []*orderReq) {
 				r.fallback, r.err = false, err
 			}
 		} else if len(stored) > 0 {
-			db.pipelinedOrders.Add(int64(len(stored)))
+			db.writtenOrders.Add(int64(len(stored)))
 			db.orderBatches.Add(1)
 		}
 		if pc.PgConn().TxStatus() != 'I' {
@@ -116,20 +121,23 @@ func (db *DB) writeOrdersPipelined(batch []*orderReq) {
 // non-nil error means the stored ones committed with counts that were off,
 // which the locks make impossible.
 func pipelineOrders(ctx context.Context, pc *pgx.Conn, now time.Time, reqs []*orderReq) ([]*orderReq, error) {
-	// The candidates: the first order with each id and each key.
+	// The candidates: the first order with each id and each key; one
+	// whose key has no response renderer is the general path's to refuse.
 	type cand struct {
-		r *orderReq
-		o popkit.Order // a copy, checked and priced
+		r     *orderReq
+		o     popkit.Order // a copy, checked and priced
+		saved popkit.Order // the caller's order while o stands in it
+		resp  response
 	}
 	var cands []*cand
-	ids, keys := map[string]bool{}, map[[2]string]bool{}
+	ids, keys := map[string]bool{}, map[idemKey]bool{}
 	for _, r := range reqs {
 		if ids[r.o.ID] {
 			continue
 		}
-		var k [2]string
 		if r.idem != nil {
-			if k = [2]string{r.idem.Record.TokenID, r.idem.Record.Key}; keys[k] {
+			k := keyOf(r.idem)
+			if keys[k] || r.idem.Respond == nil {
 				continue
 			}
 			keys[k] = true
@@ -189,18 +197,14 @@ func pipelineOrders(ctx context.Context, pc *pgx.Conn, now time.Time, reqs []*or
 		avail[k] = p.available
 	}
 	var ok []*cand
-	var release [][2]string // keys claimed for orders left out
+	var release []idemKey // keys claimed for orders left out
 	for _, c := range cands {
-		var k [2]string
-		if c.r.idem != nil {
-			k = [2]string{c.r.idem.Record.TokenID, c.r.idem.Record.Key}
-			if !claimed[k] {
-				continue
-			}
+		if c.r.idem != nil && !claimed[keyOf(c.r.idem)] {
+			continue
 		}
 		if !fits(&c.o, prices, avail) {
 			if c.r.idem != nil {
-				release = append(release, k)
+				release = append(release, keyOf(c.r.idem))
 			}
 			continue
 		}
@@ -224,14 +228,13 @@ func pipelineOrders(ctx context.Context, pc *pgx.Conn, now time.Time, reqs []*or
 		rTok, rKey               []string
 		sEv, sSKU                []string
 		sQty                     []int64
-		responses                = map[*cand]response{}
-		saved                    = map[*cand]popkit.Order{}
 		reserved                 = map[stockKey]int64{}
 		nLines                   int
+		rendered                 []*cand
 	)
 	restore := func() {
-		for c, o := range saved {
-			*c.r.o = o
+		for _, c := range rendered {
+			*c.r.o = c.saved
 		}
 	}
 	for _, c := range ok {
@@ -252,21 +255,18 @@ func pipelineOrders(ctx context.Context, pc *pgx.Conn, now time.Time, reqs []*or
 		if c.r.idem == nil {
 			continue
 		}
-		w := c.r.idem
-		if w.Respond == nil {
-			return nil, nil // the general path reports it
-		}
 		// The response renders the caller's order: it becomes the stored
 		// one now, and is put back if the batch does not commit.
-		saved[c] = *c.r.o
-		*c.r.o = c.o
-		status, contentType, location, body, err := w.Respond(false)
-		if err != nil {
+		w := c.r.idem
+		c.saved, *c.r.o = *c.r.o, c.o
+		rendered = append(rendered, c)
+		var err error
+		if c.resp.status, c.resp.contentType, c.resp.location, c.resp.body, err = w.Respond(false); err != nil {
 			restore()
-			return nil, nil
+			return nil, nil // the general path reports it
 		}
-		responses[c] = response{status, contentType, location, body}
-		kTok, kKey, kStatus, kType, kLoc, kBody = append(kTok, w.Record.TokenID), append(kKey, w.Record.Key), append(kStatus, int64(status)), append(kType, contentType), append(kLoc, location), append(kBody, body)
+		kTok, kKey, kStatus, kType, kLoc, kBody = append(kTok, w.Record.TokenID), append(kKey, w.Record.Key), append(kStatus, int64(c.resp.status)),
+			append(kType, c.resp.contentType), append(kLoc, c.resp.location), append(kBody, c.resp.body)
 	}
 	for _, k := range release {
 		rTok, rKey = append(rTok, k[0]), append(rKey, k[1])
@@ -318,9 +318,8 @@ func pipelineOrders(ctx context.Context, pc *pgx.Conn, now time.Time, reqs []*or
 		r.fallback, r.existed = false, false
 		*r.o = c.o
 		if r.idem != nil {
-			resp := responses[c]
 			rec := r.idem.Record
-			rec.Status, rec.ContentType, rec.Location, rec.Body = resp.status, resp.contentType, resp.location, resp.body
+			rec.Status, rec.ContentType, rec.Location, rec.Body = c.resp.status, c.resp.contentType, c.resp.location, c.resp.body
 			rec.CreatedAt, rec.CompletedAt = now, &now
 			r.idem.Completed = true
 		}
@@ -356,18 +355,18 @@ func fits(o *popkit.Order, prices map[stockKey]linePrice, avail map[stockKey]int
 
 // readOrdersBatch1 reads the answers of batch 1: the keys claimed, and the
 // locked lines' prices and stock.
-func readOrdersBatch1(br pgx.BatchResults, withKeys bool) (map[[2]string]bool, map[stockKey]linePrice, error) {
+func readOrdersBatch1(br pgx.BatchResults, withKeys bool) (map[idemKey]bool, map[stockKey]linePrice, error) {
 	if _, err := br.Exec(); err != nil {
 		return nil, nil, err
 	}
-	claimed := map[[2]string]bool{}
+	claimed := map[idemKey]bool{}
 	if withKeys {
 		rows, err := br.Query()
 		if err != nil {
 			return nil, nil, err
 		}
 		for rows.Next() {
-			var k [2]string
+			var k idemKey
 			if err := rows.Scan(&k[0], &k[1]); err != nil {
 				rows.Close()
 				return nil, nil, err

@@ -13,7 +13,7 @@ import (
 // refused by every server at once. Instead, the reads that wait at the
 // same moment are coalesced: a reader takes every request waiting (up to
 // maxTokenBatch) and answers them all with one
-// SELECT … WHERE hash = ANY($1). Each request's read still starts after the
+// SELECT … WHERE hash = ANY($1) (batcher.go). Each request's read still starts after the
 // request arrived, so it sees every revocation committed before.
 
 // Token readers on PostgreSQL, and the most reads one statement answers.
@@ -40,12 +40,8 @@ func (db *DB) findTokenBatched(ctx context.Context, hash string) (*popkit.Token,
 		}
 	})
 	r := &tokenReq{ctx: ctx, hash: hash, done: make(chan struct{})}
-	select {
-	case db.tokenReqs <- r:
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	case <-db.closing.Done():
-		return nil, popkit.Errorf(popkit.EUNAVAILABLE, "database closed")
+	if err := handOver(ctx, db, db.tokenReqs, r); err != nil {
+		return nil, err
 	}
 	<-r.done
 	return r.t, r.err
@@ -55,20 +51,9 @@ func (db *DB) findTokenBatched(ctx context.Context, hash string) (*popkit.Token,
 func (db *DB) tokenReader() {
 	batch := make([]*tokenReq, 0, maxTokenBatch)
 	for {
-		select {
-		case r := <-db.tokenReqs:
-			batch = append(batch[:0], r)
-		case <-db.closing.Done():
+		var ok bool
+		if batch, ok = nextBatch(db, db.tokenReqs, batch, maxTokenBatch); !ok {
 			return
-		}
-	more:
-		for len(batch) < maxTokenBatch {
-			select {
-			case r := <-db.tokenReqs:
-				batch = append(batch, r)
-			default:
-				break more
-			}
 		}
 		db.readTokens(batch)
 		for _, r := range batch {
@@ -85,25 +70,26 @@ func (db *DB) readTokens(batch []*tokenReq) {
 	}
 	ctx := context.WithoutCancel(db.closing)
 	rows, err := db.rdb.QueryContext(ctx, `SELECT `+tokenCols+` FROM tokens WHERE hash = ANY($1)`, hashes)
+	var found []*popkit.Token
 	if err == nil {
-		var found []*popkit.Token
-		if found, err = collect(rows, scanToken); err == nil {
-			byHash := make(map[string]*popkit.Token, len(found))
-			for _, t := range found {
-				byHash[t.Hash] = t
-			}
-			for _, r := range batch {
-				if t := byHash[r.hash]; t != nil {
-					c := *t // each request gets its own copy
-					r.t = &c
-				} else {
-					r.err = notFound("token")
-				}
-			}
-			return
+		found, err = collect(rows, scanToken)
+	}
+	if err != nil {
+		for _, r := range batch {
+			r.err = wrap("find token", err)
 		}
+		return
+	}
+	byHash := make(map[string]*popkit.Token, len(found))
+	for _, t := range found {
+		byHash[t.Hash] = t
 	}
 	for _, r := range batch {
-		r.err = wrap("find token", err)
+		if t := byHash[r.hash]; t != nil {
+			c := *t // each request gets its own copy
+			r.t = &c
+		} else {
+			r.err = notFound("token")
+		}
 	}
 }

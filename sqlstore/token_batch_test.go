@@ -13,13 +13,8 @@ import (
 // through the readers each get theirs; a revoked token is refused by the
 // next read.
 func TestTokenReadBatch(t *testing.T) {
-	u := sqlstoretest.PostgresURL()
-	if u == "" {
-		t.Skipf("PostgreSQL suite skipped: set %s to run it", sqlstoretest.EnvPostgresURL)
-	}
-	t.Parallel()
+	db := sqlstoretest.OpenPostgres(t, postgresOnly(t))
 	ctx := t.Context()
-	db := sqlstoretest.OpenPostgres(t, u)
 	const n = 12
 	secrets := make([]string, n)
 	ids := make([]string, n)
