@@ -94,3 +94,11 @@ func wrap(what string, err error) error {
 	}
 	return fmt.Errorf("%s: %w", what, err)
 }
+
+// retryable reports whether PostgreSQL ended a transaction that may
+// succeed when run again: it was chosen to break a deadlock (40P01), or
+// could not be serialized (40001).
+func retryable(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && (pe.Code == "40P01" || pe.Code == "40001")
+}

@@ -254,3 +254,15 @@ func sortedIDs(ids ...string) []string {
 
 // oneLine reports whether s is a single line.
 func oneLine(s string) bool { return !strings.ContainsAny(s, "\r\n") }
+
+// waitFor polls cond until it holds, failing the test after 30 seconds.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}

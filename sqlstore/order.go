@@ -50,7 +50,31 @@ func (db *DB) CreateOrder(ctx context.Context, o *popkit.Order) (bool, error) {
 }
 
 // createOrderAlone stores o in a transaction of its own: the general path.
+// A transaction PostgreSQL ends to break a deadlock is run again, from the
+// order as the caller gave it, up to maxOrderAttempts times. Two orders can
+// still wait on each other in rare cases: one client-made id sent twice at
+// once, once through a batch (stock locked, then the order inserted) and
+// once through this path (the order inserted, then the stock locked); or
+// two same-day orders re-routed to nodes outside the set they locked first.
 func (db *DB) createOrderAlone(ctx context.Context, o *popkit.Order, idem *popkit.IdempotentWrite) (bool, error) {
+	given := *o
+	given.Lines = slices.Clone(o.Lines)
+	for attempt := 1; ; attempt++ {
+		existed, err := db.createOrderOnce(ctx, o, idem)
+		if err == nil || attempt == maxOrderAttempts || !retryable(err) || ctx.Err() != nil {
+			return existed, err
+		}
+		*o = given
+		o.Lines = slices.Clone(given.Lines)
+	}
+}
+
+// maxOrderAttempts bounds how often createOrderAlone runs an order's
+// transaction.
+const maxOrderAttempts = 3
+
+// createOrderOnce is one attempt of createOrderAlone.
+func (db *DB) createOrderOnce(ctx context.Context, o *popkit.Order, idem *popkit.IdempotentWrite) (bool, error) {
 	tx, err := db.begin(ctx, true)
 	if err != nil {
 		return false, err

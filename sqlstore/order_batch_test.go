@@ -6,7 +6,6 @@ import (
 	"slices"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/popkit/popkit"
 	"github.com/popkit/popkit/sqlstore"
@@ -55,16 +54,10 @@ func TestOrderWriterBatches(t *testing.T) {
 	// All n wait: the first taken by the writer (blocked on the held
 	// transaction, with any others it took along), the rest waiting to be
 	// handed over.
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		if _, _, pending := db.OrderWriterStats(); pending == n {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("orders did not queue for the writer")
-		}
-		time.Sleep(time.Millisecond)
-	}
+	waitFor(t, "orders to queue for the writer", func() bool {
+		_, _, pending := db.OrderWriterStats()
+		return pending == n
+	})
 	release()
 	wg.Wait()
 

@@ -43,8 +43,10 @@ import (
 // order, so batches cannot deadlock each other or the general path over
 // keys and stock. A batch inserts its orders after taking its stock locks,
 // and the general path before; the two could only wait on each other over
-// one client-made order id sent twice at once by different paths, which
-// PostgreSQL's deadlock detector ends by failing one of them.
+// one client-made order id sent twice at once by different paths.
+// PostgreSQL's deadlock detector then fails one of the two: a failed batch
+// sends its orders through the general path, and the general path runs a
+// failed order again (createOrderAlone).
 
 // pgOrderWriters is how many order batches run at once on PostgreSQL.
 const pgOrderWriters = 2

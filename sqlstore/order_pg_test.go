@@ -135,3 +135,58 @@ func TestCreateOrderPipelined(t *testing.T) {
 		t.Fatalf("sku0 reserved %d after the retries, want 2", r)
 	}
 }
+
+// TestCreateOrderDeadlockRetried: when PostgreSQL breaks a deadlock by
+// failing the general path's transaction, the order is run again and
+// stored, instead of the caller getting the deadlock as an error. The
+// other side of the deadlock is a transaction that locks the order's stock
+// row and then inserts an order with the same id, as a batch does.
+func TestCreateOrderDeadlockRetried(t *testing.T) {
+	u := postgresOnly(t)
+	ctx := t.Context()
+	db := sqlstoretest.OpenPostgres(t, u)
+	db.SetOrderFastPaths(false)
+	w := mkOrderWorld(t, db)
+
+	other, err := db.SQL().BeginTx(ctx, nil)
+	must(t, err)
+	defer other.Rollback()
+	// Only the general path's backend runs the deadlock check in time.
+	_, err = other.ExecContext(ctx, `SET LOCAL deadlock_timeout = '30s'`)
+	must(t, err)
+	var otherPID int
+	must(t, other.QueryRowContext(ctx, `SELECT pg_backend_pid()`).Scan(&otherPID))
+	_, err = other.ExecContext(ctx, `SELECT 1 FROM assortment_items WHERE event_id = $1 AND sku_id = $2 FOR NO KEY UPDATE`, w.event.ID, w.skus[0].ID)
+	must(t, err)
+
+	o := w.order(2)
+	o.ID = popkit.NewID()
+	created := make(chan error, 1)
+	go func() {
+		_, err := db.CreateOrder(ctx, o)
+		created <- err
+	}()
+	// The order is inserted and waits for the stock row.
+	waitFor(t, "the order waiting on the stock row", func() bool {
+		var n int
+		must(t, db.SQL().QueryRowContext(ctx, `SELECT count(*) FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))`, otherPID).Scan(&n))
+		return n == 1
+	})
+	// Now the other side waits for the order's id: a deadlock.
+	_, err = other.ExecContext(ctx, `INSERT INTO orders (id, event_id, channel, status, payment_method, payment_amount_minor, payment_external_ref, total_minor, cost_minor, occurred_at, created_at, updated_at)
+		VALUES ($1, $2, 'pos', 'confirmed', 'cash', 0, '', 0, 0, now(), now(), now())`, o.ID, w.event.ID)
+	must(t, err) // the order's first attempt was failed, which let this one in
+	must(t, other.Rollback())
+
+	if err := <-created; err != nil {
+		t.Fatalf("CreateOrder: %v; want the order stored by a second attempt", err)
+	}
+	stored, err := db.FindOrderByID(ctx, o.ID)
+	must(t, err)
+	if stored.Status != popkit.OrderConfirmed || len(stored.Lines) != 1 || stored.TotalMinor != 2*1200 {
+		t.Fatalf("stored %+v", stored)
+	}
+	if _, r := stockOf(t, db, w.event.ID, w.skus[0].ID); r != 2 {
+		t.Fatalf("reserved %d, want 2", r)
+	}
+}
