@@ -31,6 +31,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
+	"github.com/popkit/popkit/bench/internal/cpustat"
 	"github.com/popkit/popkit/bench/internal/servertime"
 )
 
@@ -87,12 +88,12 @@ func main() {
 		rows = append(rows, row{"PostgreSQL", r})
 	}
 	fmt.Printf("\norder creation, POST /api/v1/orders with Idempotency-Key, %d/s for %s on loopback\n\n", *rate, *duration)
-	fmt.Println("| store | requests | achieved/s | 201 | other | p50 | p95 | p99 | max | server p99 |")
-	fmt.Println("|---|---|---|---|---|---|---|---|---|---|")
+	fmt.Println("| store | requests | achieved/s | 201 | other | p50 | p95 | p99 | max | server p99 | machine CPU during the load |")
+	fmt.Println("|---|---|---|---|---|---|---|---|---|---|---|")
 	for _, x := range rows {
 		m := x.r.m
-		fmt.Printf("| %s | %d | %.0f | %d | %d | %s | %s | %s | %s | %s |\n", x.name, m.Requests, m.Throughput,
-			m.StatusCodes["201"], int(m.Requests)-m.StatusCodes["201"], ms(m.Latencies.P50), ms(m.Latencies.P95), ms(m.Latencies.P99), ms(m.Latencies.Max), ms(x.r.serverP99))
+		fmt.Printf("| %s | %d | %.0f | %d | %d | %s | %s | %s | %s | %s | %s |\n", x.name, m.Requests, m.Throughput,
+			m.StatusCodes["201"], int(m.Requests)-m.StatusCodes["201"], ms(m.Latencies.P50), ms(m.Latencies.P95), ms(m.Latencies.P99), ms(m.Latencies.Max), ms(x.r.serverP99), x.r.cpu)
 	}
 }
 
@@ -106,6 +107,7 @@ func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d)/float
 type result struct {
 	m         vegeta.Metrics
 	serverP99 time.Duration
+	cpu       string // the whole machine's CPU use while the load ran
 }
 
 // bench seeds one event with skus SKUs and ample stock in the store at
@@ -166,10 +168,15 @@ func bench(ctx context.Context, dsn string, rate int, duration time.Duration, nS
 	attacker := vegeta.NewAttacker(vegeta.KeepAlive(true), vegeta.Workers(8), vegeta.MaxWorkers(64))
 	var m vegeta.Metrics
 	fmt.Fprintf(os.Stderr, "%s: %d orders/s for %s\n", db.Dialect(), rate, duration)
+	before, cpuErr := cpustat.Read()
 	for res := range attacker.Attack(targeter, vegeta.Rate{Freq: rate, Per: time.Second}, duration, "orders") {
 		m.Add(res)
 	}
 	m.Close()
+	cpu := "unknown"
+	if after, err := cpustat.Read(); err == nil && cpuErr == nil {
+		cpu = after.Since(before).String()
+	}
 	st := rec.Sorted()
 	var p99 time.Duration
 	if len(st) > 0 {
@@ -178,7 +185,7 @@ func bench(ctx context.Context, dsn string, rate int, duration time.Duration, nS
 	if len(m.Errors) > 0 {
 		fmt.Fprintf(os.Stderr, "%s: first errors: %v\n", db.Dialect(), m.Errors[:min(3, len(m.Errors))])
 	}
-	return result{m: m, serverP99: p99}, nil
+	return result{m: m, serverP99: p99, cpu: cpu}, nil
 }
 
 // seed makes one event with nSKUs SKUs of price 1200 and a stock no run
