@@ -37,7 +37,11 @@ import (
 //   - A sale with a line whose SKU is not in the event's assortment (or does
 //     not exist) is not applied either: the record is stored as rejected
 //     with the reason, and an unknown_sku Exception per such line makes it
-//     visible. Nothing is lost: the raw record stays with the ingest records.
+//     visible. Nothing is lost: the raw record stays with the ingest records
+//     and the exception keeps the sale. Once the SKUs are in the assortment,
+//     resolving one of its exceptions with "apply" applies the sale by the
+//     rules above, at its own occurred_at, and resolves its other
+//     unknown_sku exceptions with it.
 
 // MovementKind is why the stock on hand of an item changed.
 type MovementKind string
@@ -193,7 +197,8 @@ const (
 	// Shortfall units of SKUID are owed to the customer of OrderID.
 	ExceptionOversell ExceptionKind = "oversell"
 	// ExceptionUnknownSKU: a sale named a SKU that is not in the event's
-	// assortment; the sale was not applied (its record is rejected).
+	// assortment; the sale was not applied (its record is rejected) until
+	// the exception is resolved with ResolveApply.
 	ExceptionUnknownSKU ExceptionKind = "unknown_sku"
 	// ExceptionSaleConflict: a sale reused the id of a different order; it
 	// was not applied (its record is rejected).
@@ -216,17 +221,32 @@ const (
 type ResolutionKind string
 
 // Resolution kinds. Backorder, substitute and refund resolve oversells;
-// dismiss closes the other kinds, after someone has dealt with the sale by
-// hand (the note says how).
+// apply resolves an unknown SKU; dismiss closes unknown_sku and
+// sale_conflict exceptions after someone has dealt with the sale by hand
+// (the note says how).
 const (
 	ResolveBackorder  ResolutionKind = "backorder"  // the short units ship from fulfilment node NodeID
 	ResolveSubstitute ResolutionKind = "substitute" // Quantity units of another SKU of the event, taken from its stock
 	ResolveRefund     ResolutionKind = "refund"     // the short units are refunded; the order moves to (partially_)refunded
 	ResolveDismiss    ResolutionKind = "dismiss"    // unknown_sku and sale_conflict only
+	ResolveApply      ResolutionKind = "apply"      // unknown_sku only: the sale is applied, its SKUs now in the assortment
 )
 
 // ResolutionKinds lists every resolution kind.
-var ResolutionKinds = []ResolutionKind{ResolveBackorder, ResolveSubstitute, ResolveRefund, ResolveDismiss}
+var ResolutionKinds = []ResolutionKind{ResolveBackorder, ResolveSubstitute, ResolveRefund, ResolveDismiss, ResolveApply}
+
+// Resolves reports whether a resolution of kind r can close an exception
+// of kind k.
+func (r ResolutionKind) Resolves(k ExceptionKind) bool {
+	switch k {
+	case ExceptionOversell:
+		return r == ResolveBackorder || r == ResolveSubstitute || r == ResolveRefund
+	case ExceptionUnknownSKU:
+		return r == ResolveDismiss || r == ResolveApply
+	default:
+		return r == ResolveDismiss
+	}
+}
 
 // ExceptionResolution is how an exception was closed.
 type ExceptionResolution struct {
@@ -248,7 +268,7 @@ type ExceptionResolution struct {
 // amount, actor and time), naming every bad field.
 func (r *ExceptionResolution) Validate() error {
 	var v Validation
-	v.Check(slices.Contains(ResolutionKinds, r.Kind), "kind", "must be one of backorder, substitute, refund, dismiss")
+	v.Check(slices.Contains(ResolutionKinds, r.Kind), "kind", "must be one of backorder, substitute, refund, dismiss, apply")
 	switch r.Kind {
 	case ResolveBackorder:
 		v.Check(ValidID(r.NodeID), "node_id", "must be a fulfilment node id")

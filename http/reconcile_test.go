@@ -173,6 +173,11 @@ func TestIngestBadSales(t *testing.T) {
 	if !p.hasField("note") {
 		t.Fatalf("problem %+v does not name note", p)
 	}
+	// The SKU does not exist: the kept sale cannot be applied.
+	p = e.do("POST", "/api/v1/exceptions/"+list[0].ID+"/resolution", e.admin, map[string]any{"kind": "apply"}).want(t, http.StatusConflict).problem(t)
+	if !p.hasField("kind") {
+		t.Fatalf("problem %+v does not name kind", p)
+	}
 	e.do("POST", "/api/v1/exceptions/"+list[0].ID+"/resolution", e.admin, map[string]any{"kind": "dismiss", "note": "test sale"}).want(t, 200)
 }
 

@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -102,13 +103,11 @@ func applySale(ctx context.Context, tx *txn, s *popkit.Sale) (*popkit.SaleResult
 			continue
 		}
 		missing = append(missing, fmt.Sprintf("lines[%d].sku_id", i))
-		e := &popkit.Exception{EventID: o.EventID, Kind: popkit.ExceptionUnknownSKU, SaleID: o.ID, SKUID: l.SKUID,
-			Shortfall: l.Quantity, OccurredAt: o.OccurredAt,
-			Detail: fmt.Sprintf("sale %s (till %s) sold %d of sku %s, which is not in the event's assortment; the sale was not applied", o.ID, s.Till, l.Quantity, l.SKUID)}
-		if err := insertException(ctx, tx, e, l.UnitPriceMinor); err != nil {
+		id, err := unknownSKU(ctx, tx, s, l)
+		if err != nil {
 			return nil, err
 		}
-		res.Exceptions = append(res.Exceptions, e.ID)
+		res.Exceptions = append(res.Exceptions, id)
 	}
 	if len(missing) > 0 {
 		res.Status = popkit.RecordRejected
@@ -183,10 +182,36 @@ func existingSale(ctx context.Context, tx *txn, o *popkit.Order) (res *popkit.Sa
 	if stored.EventID == o.EventID {
 		e.OrderID = stored.ID
 	}
-	if err := insertException(ctx, tx, e, 0); err != nil {
+	if err := insertException(ctx, tx, e, 0, nil); err != nil {
 		return nil, false, err
 	}
 	return rejected(e.ID), true, nil
+}
+
+// unknownSKU opens the unknown_sku exception of a sale's line, keeping the
+// sale so that resolving the exception can apply it later, and returns its
+// id. The same sale sent again (another stream, the API) points at the
+// exception already raised for that line.
+func unknownSKU(ctx context.Context, tx *txn, s *popkit.Sale, l popkit.OrderLine) (string, error) {
+	var raised string
+	err := tx.queryRow(ctx, `SELECT id FROM reconcile_exceptions WHERE event_id = ? AND kind = ? AND sale_id = ? AND sku_id = ? ORDER BY id LIMIT 1`,
+		s.EventID, string(popkit.ExceptionUnknownSKU), s.ID, l.SKUID).Scan(&raised)
+	if err == nil {
+		return raised, nil
+	} else if !errors.Is(err, sql.ErrNoRows) {
+		return "", wrap("find unknown_sku exception", err)
+	}
+	sale, err := json.Marshal(s)
+	if err != nil {
+		return "", wrap("keep sale", err)
+	}
+	e := &popkit.Exception{EventID: s.EventID, Kind: popkit.ExceptionUnknownSKU, SaleID: s.ID, SKUID: l.SKUID,
+		Shortfall: l.Quantity, OccurredAt: s.OccurredAt,
+		Detail: fmt.Sprintf("sale %s (till %s) sold %d of sku %s, which is not in the event's assortment; the sale was not applied", s.ID, s.Till, l.Quantity, l.SKUID)}
+	if err := insertException(ctx, tx, e, l.UnitPriceMinor, sale); err != nil {
+		return "", err
+	}
+	return e.ID, nil
 }
 
 // takeStock applies one line of a sale to the stock: nothing when a count
@@ -220,7 +245,7 @@ func takeStock(ctx context.Context, tx *txn, o *popkit.Order, l popkit.OrderLine
 	e := &popkit.Exception{EventID: o.EventID, Kind: popkit.ExceptionOversell, SaleID: o.ID, OrderID: o.ID, SKUID: l.SKUID,
 		BrandID: it.brandID, Shortfall: short, OccurredAt: o.OccurredAt,
 		Detail: fmt.Sprintf("sold %d, %d available: %d short", l.Quantity, take, short)}
-	if err := insertException(ctx, tx, e, l.UnitPriceMinor); err != nil {
+	if err := insertException(ctx, tx, e, l.UnitPriceMinor, nil); err != nil {
 		return "", err
 	}
 	return e.ID, nil

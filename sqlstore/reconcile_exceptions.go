@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -11,14 +12,19 @@ import (
 
 // insertException stores a new open exception and sets its ID, Status and
 // CreatedAt. unitPrice is the sale line's unit price, which prices a
-// refund of the shortfall.
-func insertException(ctx context.Context, tx *txn, e *popkit.Exception, unitPrice int64) error {
+// refund of the shortfall; sale is the JSON of a sale that was not applied
+// (unknown_sku), or nil.
+func insertException(ctx context.Context, tx *txn, e *popkit.Exception, unitPrice int64, sale []byte) error {
 	e.ID, e.Status, e.CreatedAt = popkit.NewID(), popkit.ExceptionOpen, tx.now
+	var saleArg any
+	if sale != nil {
+		saleArg = string(sale)
+	}
 	if _, err := tx.exec(ctx, `INSERT INTO reconcile_exceptions (id, event_id, kind, sale_id, order_id, sku_id, brand_id, shortfall,
-			unit_price_minor, detail, occurred_at, status, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			unit_price_minor, detail, occurred_at, status, created_at, sale)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		e.ID, e.EventID, string(e.Kind), e.SaleID, nullString(e.OrderID), e.SKUID, nullString(e.BrandID), e.Shortfall,
-		unitPrice, cleanText(e.Detail, 1000), tx.timeArg(e.OccurredAt), string(e.Status), tx.timeArg(tx.now)); err != nil {
+		unitPrice, cleanText(e.Detail, 1000), tx.timeArg(e.OccurredAt), string(e.Status), tx.timeArg(tx.now), saleArg); err != nil {
 		return wrap("insert exception", err)
 	}
 	return nil
@@ -132,14 +138,21 @@ func (db *DB) ResolveException(ctx context.Context, id string, r *popkit.Excepti
 	if e.Status != popkit.ExceptionOpen {
 		return nil, conflict("kind", "the exception is already resolved")
 	}
-	if oversell := e.Kind == popkit.ExceptionOversell; oversell == (r.Kind == popkit.ResolveDismiss) {
-		if oversell {
+	if !r.Kind.Resolves(e.Kind) {
+		switch e.Kind {
+		case popkit.ExceptionOversell:
 			return nil, popkit.InvalidField("kind", "an oversell is resolved by backorder, substitute or refund")
+		case popkit.ExceptionUnknownSKU:
+			return nil, popkit.InvalidField("kind", "an unknown_sku exception is resolved by apply or dismiss")
 		}
 		return nil, popkit.InvalidField("kind", "a %s exception can only be dismissed", e.Kind)
 	}
 	r.Actor, r.At, r.AmountMinor = cleanText(r.Actor, 200), tx.now, 0
 	switch r.Kind {
+	case popkit.ResolveApply:
+		if err := applyKeptSale(ctx, tx, e, r); err != nil {
+			return nil, err
+		}
 	case popkit.ResolveBackorder:
 		var n int
 		if err := tx.queryRow(ctx, `SELECT COUNT(*) FROM nodes WHERE id = ?`, r.NodeID).Scan(&n); err != nil {
@@ -177,6 +190,45 @@ func (db *DB) ResolveException(ctx context.Context, id string, r *popkit.Excepti
 		return nil, err
 	}
 	return row.Exception, nil
+}
+
+// applyKeptSale applies the sale an unknown_sku exception kept, now that
+// its SKUs are in the assortment, and resolves the sale's other open
+// unknown_sku exceptions as r. The sale is applied as if it had just been
+// synced, at its own occurred_at; an oversell it causes opens its own
+// exception. A sale that still cannot be applied changes nothing (409).
+func applyKeptSale(ctx context.Context, tx *txn, e *popkit.Exception, r *popkit.ExceptionResolution) error {
+	var kept sql.NullString
+	if err := tx.queryRow(ctx, `SELECT sale FROM reconcile_exceptions WHERE id = ?`, e.ID).Scan(&kept); err != nil {
+		return wrap("read kept sale", err)
+	}
+	if !kept.Valid {
+		return conflict("kind", "this exception was raised before sales were kept with their exceptions: enter the sale by hand and dismiss it")
+	}
+	var s popkit.Sale
+	if err := json.Unmarshal([]byte(kept.String), &s); err != nil {
+		return wrap("read kept sale", err)
+	}
+	res, err := applySale(ctx, tx, &s)
+	if err != nil {
+		return err
+	}
+	if res.Status != popkit.RecordStored {
+		// Whatever applySale wrote for the refusal is rolled back with
+		// the transaction.
+		return conflict("kind", "the sale cannot be applied yet: %s", res.Reason)
+	}
+	if _, err := tx.exec(ctx, `UPDATE reconcile_exceptions SET status = ?, resolution_kind = ?, resolution_note = ?, resolved_by = ?, resolved_at = ?
+		WHERE event_id = ? AND sale_id = ? AND kind = ? AND status = ? AND id <> ?`,
+		string(popkit.ExceptionResolved), string(r.Kind), r.Note, r.Actor, tx.timeArg(tx.now),
+		e.EventID, e.SaleID, string(popkit.ExceptionUnknownSKU), string(popkit.ExceptionOpen), e.ID); err != nil {
+		return wrap("resolve the sale's other exceptions", err)
+	}
+	if _, err := tx.exec(ctx, `UPDATE reconcile_exceptions SET order_id = ? WHERE event_id = ? AND sale_id = ? AND kind = ?`,
+		s.ID, e.EventID, e.SaleID, string(popkit.ExceptionUnknownSKU)); err != nil {
+		return wrap("link the sale's exceptions to its order", err)
+	}
+	return nil
 }
 
 // substitute hands out r.Quantity units of another SKU of the event: they
