@@ -225,7 +225,7 @@ type ResolutionKind string
 // sale_conflict exceptions after someone has dealt with the sale by hand
 // (the note says how).
 const (
-	ResolveBackorder  ResolutionKind = "backorder"  // the short units ship from fulfilment node NodeID
+	ResolveBackorder  ResolutionKind = "backorder"  // the short units ship from fulfilment node NodeID (a fulfilment order there)
 	ResolveSubstitute ResolutionKind = "substitute" // Quantity units of another SKU of the event, taken from its stock
 	ResolveRefund     ResolutionKind = "refund"     // the short units are refunded; the order moves to (partially_)refunded
 	ResolveDismiss    ResolutionKind = "dismiss"    // unknown_sku and sale_conflict only
@@ -251,8 +251,10 @@ func (r ResolutionKind) Resolves(k ExceptionKind) bool {
 // ExceptionResolution is how an exception was closed.
 type ExceptionResolution struct {
 	Kind ResolutionKind `json:"kind"`
-	// NodeID is the fulfilment node of a backorder.
-	NodeID string `json:"node_id,omitempty"`
+	// NodeID is the fulfilment node of a backorder; FulfilmentOrderID, set
+	// by the store, is the fulfilment order there that ships the units.
+	NodeID            string `json:"node_id,omitempty"`
+	FulfilmentOrderID string `json:"fulfilment_order_id,omitempty"`
 	// SKUID and Quantity are the substitute handed out.
 	SKUID    string `json:"sku_id,omitempty"`
 	Quantity int    `json:"quantity,omitempty"`
@@ -284,6 +286,7 @@ func (r *ExceptionResolution) Validate() error {
 		v.Check(r.Quantity == 0, "quantity", "is only for a substitute")
 	}
 	v.Check(r.AmountMinor == 0, "amount_minor", "is set by the server")
+	v.Check(r.FulfilmentOrderID == "", "fulfilment_order_id", "is set by the server")
 	v.Check(utf8.RuneCountInString(r.Note) <= maxReasonLength && utf8.ValidString(r.Note), "note", "must be at most %d characters", maxReasonLength)
 	v.Check(r.Kind != ResolveDismiss || strings.TrimSpace(r.Note) != "", "note", "is required to dismiss an exception")
 	return v.Err()

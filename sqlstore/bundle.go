@@ -225,7 +225,7 @@ func lockBundle(ctx context.Context, tx *txn, id string, strict bool) (*bundleRo
 	}
 	at := tx.now
 	b.Status, b.LockedAt, b.UpdatedAt = fulfil.BundleLocked, &at, tx.now
-	if err := notifyIfExternal(ctx, tx, b.NodeID, "bundle.locked", &b.BundleRecord); err != nil {
+	if err := notifyIfExternal(ctx, tx, b.NodeID, popkit.WebhookBundleLocked, &b.BundleRecord); err != nil {
 		return nil, err
 	}
 	return b, nil

@@ -219,7 +219,7 @@ func transitionFO(ctx context.Context, tx *txn, id string, to fulfil.State, acto
 	fo.Status, fo.HeldFrom, fo.FailureReason, fo.UpdatedAt = next.State, next.HeldFrom, failure, tx.now
 	if !strings.HasPrefix(actor, string(popkit.RoleFulfiller)+":") {
 		// The node did not make this move itself: tell it.
-		if err := notifyIfExternal(ctx, tx, fo.NodeID, "fulfilment_order.updated", fo); err != nil {
+		if err := notifyIfExternal(ctx, tx, fo.NodeID, popkit.WebhookFulfilmentOrderUpdated, fo); err != nil {
 			return err
 		}
 	}

@@ -425,7 +425,7 @@ func insertFulfilmentOrder(ctx context.Context, tx *txn, orderID string, rt *rou
 	}
 	fo.BundleID = bundleID
 	if n.External {
-		if err := tx.notifyNode(ctx, n.ID, "fulfilment_order.created", fo); err != nil {
+		if err := tx.notifyNode(ctx, n.ID, popkit.WebhookFulfilmentOrderCreated, fo); err != nil {
 			return nil, err
 		}
 	}

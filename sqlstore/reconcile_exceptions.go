@@ -32,7 +32,7 @@ func insertException(ctx context.Context, tx *txn, e *popkit.Exception, unitPric
 
 const exceptionCols = `id, event_id, kind, sale_id, order_id, sku_id, brand_id, shortfall, unit_price_minor, detail, occurred_at, status,
 	resolution_kind, resolution_node_id, resolution_sku_id, resolution_quantity, refund_amount_minor, resolution_note, resolved_by, resolved_at,
-	created_at`
+	created_at, resolution_fulfilment_order_id`
 
 // exceptionRow is a stored exception with the unit price of its line.
 type exceptionRow struct {
@@ -43,19 +43,19 @@ type exceptionRow struct {
 func scanExceptionRow(s scanner) (exceptionRow, error) {
 	e := &popkit.Exception{}
 	var kind, status string
-	var orderID, brandID, rKind, rNode, rSKU, rNote, rBy sql.NullString
+	var orderID, brandID, rKind, rNode, rSKU, rNote, rBy, rFO sql.NullString
 	var rQty, rAmount sql.NullInt64
 	var rAt *time.Time
 	var unitPrice int64
 	if err := s.Scan(&e.ID, &e.EventID, &kind, &e.SaleID, &orderID, &e.SKUID, &brandID, &e.Shortfall, &unitPrice, &e.Detail,
 		scanTime(&e.OccurredAt), &status, &rKind, &rNode, &rSKU, &rQty, &rAmount, &rNote, &rBy, scanNullTime(&rAt),
-		scanTime(&e.CreatedAt)); err != nil {
+		scanTime(&e.CreatedAt), &rFO); err != nil {
 		return exceptionRow{}, err
 	}
 	e.Kind, e.Status, e.OrderID, e.BrandID = popkit.ExceptionKind(kind), popkit.ExceptionStatus(status), orderID.String, brandID.String
 	if rKind.Valid {
 		r := &popkit.ExceptionResolution{Kind: popkit.ResolutionKind(rKind.String), NodeID: rNode.String, SKUID: rSKU.String,
-			Quantity: int(rQty.Int64), AmountMinor: rAmount.Int64, Note: rNote.String, Actor: rBy.String}
+			Quantity: int(rQty.Int64), AmountMinor: rAmount.Int64, Note: rNote.String, Actor: rBy.String, FulfilmentOrderID: rFO.String}
 		if rAt != nil {
 			r.At = *rAt
 		}
@@ -154,12 +154,8 @@ func (db *DB) ResolveException(ctx context.Context, id string, r *popkit.Excepti
 			return nil, err
 		}
 	case popkit.ResolveBackorder:
-		var n int
-		if err := tx.queryRow(ctx, `SELECT COUNT(*) FROM nodes WHERE id = ?`, r.NodeID).Scan(&n); err != nil {
-			return nil, wrap("find node", err)
-		}
-		if n == 0 {
-			return nil, missingRef("node_id", "fulfilment node")
+		if err := backorder(ctx, tx, e, r); err != nil {
+			return nil, err
 		}
 	case popkit.ResolveSubstitute:
 		if err := substitute(ctx, tx, e, r); err != nil {
@@ -172,10 +168,10 @@ func (db *DB) ResolveException(ctx context.Context, id string, r *popkit.Excepti
 		}
 	}
 	n, err := tx.execN(ctx, `UPDATE reconcile_exceptions SET status = ?, resolution_kind = ?, resolution_node_id = ?, resolution_sku_id = ?,
-			resolution_quantity = ?, refund_amount_minor = ?, resolution_note = ?, resolved_by = ?, resolved_at = ?
+			resolution_quantity = ?, refund_amount_minor = ?, resolution_note = ?, resolved_by = ?, resolved_at = ?, resolution_fulfilment_order_id = ?
 		WHERE id = ? AND status = ?`,
 		string(popkit.ExceptionResolved), string(r.Kind), nullString(r.NodeID), nullString(r.SKUID), r.Quantity, r.AmountMinor,
-		r.Note, r.Actor, tx.timeArg(tx.now), id, string(popkit.ExceptionOpen))
+		r.Note, r.Actor, tx.timeArg(tx.now), nullString(r.FulfilmentOrderID), id, string(popkit.ExceptionOpen))
 	if err != nil {
 		return nil, wrap("resolve exception", err)
 	}

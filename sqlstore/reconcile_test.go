@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/popkit/popkit"
+	"github.com/popkit/popkit/fulfil"
 	"github.com/popkit/popkit/sqlstore"
 	"github.com/popkit/popkit/sqlstore/sqlstoretest"
 )
@@ -446,10 +447,14 @@ func TestResolveException(t *testing.T) {
 			t.Fatalf("order after refund = %s %+v", o.Status, o.Transitions)
 		}
 
-		// Backorder through an existing node.
+		// Backorder through a node: refused while the node has none of
+		// the SKU, then a fulfilment order there (reconcile_backorder_test.go).
+		_, err = db.ResolveException(ctx, ec, &popkit.ExceptionResolution{Kind: popkit.ResolveBackorder, NodeID: nodeID, Actor: "admin:1"})
+		wantCode(t, err, popkit.ECONFLICT, "node_id")
+		setStock(t, db, nodeID, fulfil.StockLine{SKUID: a, OnHand: 3})
 		got, err = db.ResolveException(ctx, ec, &popkit.ExceptionResolution{Kind: popkit.ResolveBackorder, NodeID: nodeID, Actor: "admin:1"})
 		must(t, err)
-		if got.Resolution.NodeID != nodeID || got.Status != popkit.ExceptionResolved {
+		if got.Resolution.NodeID != nodeID || got.Status != popkit.ExceptionResolved || got.Resolution.FulfilmentOrderID == "" {
 			t.Fatalf("backorder = %+v", got)
 		}
 		if es := exceptions(t, db, popkit.ExceptionFilter{EventID: ev, Status: popkit.ExceptionOpen}); len(es) != 0 {
