@@ -2,7 +2,6 @@ package sqlstore_test
 
 import (
 	"context"
-	"database/sql"
 	"testing"
 	"time"
 
@@ -16,44 +15,24 @@ import (
 // transaction, holding the row lock the store's side takes, and checks
 // that the other side waits for it and then sees what it did.
 
-// blockedBy waits until a backend of db waits for a lock held by the
-// transaction on pid.
-func blockedBy(t *testing.T, db *sqlstore.DB, pid int) {
+// bundleWorld opens a PostgreSQL store with one node stocked for the
+// same-day orders of w.sameDay.
+func bundleWorld(t *testing.T) (*sqlstore.DB, *fulfilWorld) {
 	t.Helper()
-	waitFor(t, "a transaction waiting on the held bundle", func() bool {
-		var n int
-		must(t, db.SQL().QueryRowContext(t.Context(), `SELECT count(*) FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))`, pid).Scan(&n))
-		return n > 0
-	})
-}
-
-// holdTx begins a transaction on db's pool and returns it with its backend.
-func holdTx(t *testing.T, db *sqlstore.DB) (*sql.Tx, int) {
-	t.Helper()
-	tx, err := db.SQL().BeginTx(t.Context(), nil)
-	must(t, err)
-	t.Cleanup(func() { tx.Rollback() })
-	var pid int
-	must(t, tx.QueryRowContext(t.Context(), `SELECT pg_backend_pid()`).Scan(&pid))
-	return tx, pid
-}
-
-func execTx(t *testing.T, tx *sql.Tx, q string, args ...any) {
-	t.Helper()
-	_, err := tx.ExecContext(t.Context(), q, args...)
-	must(t, err)
+	u := postgresOnly(t)
+	db := sqlstoretest.OpenPostgres(t, u)
+	w := mkFulfilWorld(t, db)
+	n := mkFulfilNode(t, db, 52.52, 13.40, 250)
+	setStock(t, db, n.ID, fulfil.StockLine{SKUID: w.skus[0].ID, OnHand: 10})
+	return db, w
 }
 
 // TestBundleJoinWaitsForLock: an order that joins while the bundle is being
 // locked waits for the lock, then ships alone instead of joining a bundle
 // whose shares are already split.
 func TestBundleJoinWaitsForLock(t *testing.T) {
-	u := postgresOnly(t)
 	ctx := t.Context()
-	db := sqlstoretest.OpenPostgres(t, u)
-	w := mkFulfilWorld(t, db)
-	n := mkFulfilNode(t, db, 52.52, 13.40, 250)
-	setStock(t, db, n.ID, fulfil.StockLine{SKUID: w.skus[0].ID, OnHand: 10})
+	db, w := bundleWorld(t)
 	a := w.sameDay()
 	must2(t)(db.CreateOrder(ctx, a))
 	bundleID := a.FulfilmentOrders[0].BundleID
@@ -86,12 +65,8 @@ func TestBundleJoinWaitsForLock(t *testing.T) {
 // TestBundleLockWaitsForLeave: a lock that starts while an order is leaving
 // the bundle waits for it, and splits the cost over the orders that stay.
 func TestBundleLockWaitsForLeave(t *testing.T) {
-	u := postgresOnly(t)
 	ctx := t.Context()
-	db := sqlstoretest.OpenPostgres(t, u)
-	w := mkFulfilWorld(t, db)
-	n := mkFulfilNode(t, db, 52.52, 13.40, 250)
-	setStock(t, db, n.ID, fulfil.StockLine{SKUID: w.skus[0].ID, OnHand: 10})
+	db, w := bundleWorld(t)
 	a, b := w.sameDay(), w.sameDay()
 	must2(t)(db.CreateOrder(ctx, a))
 	must2(t)(db.CreateOrder(ctx, b))

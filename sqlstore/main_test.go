@@ -2,6 +2,7 @@ package sqlstore_test
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"slices"
 	"strings"
@@ -265,4 +266,33 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		}
 		time.Sleep(time.Millisecond)
 	}
+}
+
+// blockedBy waits until a backend of db waits for a lock held by the
+// transaction on pid.
+func blockedBy(t *testing.T, db *sqlstore.DB, pid int) {
+	t.Helper()
+	waitFor(t, "a transaction waiting on the held one", func() bool {
+		var n int
+		must(t, db.SQL().QueryRowContext(t.Context(), `SELECT count(*) FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))`, pid).Scan(&n))
+		return n > 0
+	})
+}
+
+// holdTx begins a transaction on db's pool and returns it with its backend.
+func holdTx(t *testing.T, db *sqlstore.DB) (*sql.Tx, int) {
+	t.Helper()
+	tx, err := db.SQL().BeginTx(t.Context(), nil)
+	must(t, err)
+	t.Cleanup(func() { tx.Rollback() })
+	var pid int
+	must(t, tx.QueryRowContext(t.Context(), `SELECT pg_backend_pid()`).Scan(&pid))
+	return tx, pid
+}
+
+// execTx runs one statement in tx.
+func execTx(t *testing.T, tx *sql.Tx, q string, args ...any) {
+	t.Helper()
+	_, err := tx.ExecContext(t.Context(), q, args...)
+	must(t, err)
 }

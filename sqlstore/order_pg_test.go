@@ -148,16 +148,10 @@ func TestCreateOrderDeadlockRetried(t *testing.T) {
 	db.SetOrderFastPaths(false)
 	w := mkOrderWorld(t, db)
 
-	other, err := db.SQL().BeginTx(ctx, nil)
-	must(t, err)
-	defer other.Rollback()
+	other, otherPID := holdTx(t, db)
 	// Only the general path's backend runs the deadlock check in time.
-	_, err = other.ExecContext(ctx, `SET LOCAL deadlock_timeout = '30s'`)
-	must(t, err)
-	var otherPID int
-	must(t, other.QueryRowContext(ctx, `SELECT pg_backend_pid()`).Scan(&otherPID))
-	_, err = other.ExecContext(ctx, `SELECT 1 FROM assortment_items WHERE event_id = $1 AND sku_id = $2 FOR NO KEY UPDATE`, w.event.ID, w.skus[0].ID)
-	must(t, err)
+	execTx(t, other, `SET LOCAL deadlock_timeout = '30s'`)
+	execTx(t, other, `SELECT 1 FROM assortment_items WHERE event_id = $1 AND sku_id = $2 FOR NO KEY UPDATE`, w.event.ID, w.skus[0].ID)
 
 	o := w.order(2)
 	o.ID = popkit.NewID()
@@ -166,14 +160,9 @@ func TestCreateOrderDeadlockRetried(t *testing.T) {
 		_, err := db.CreateOrder(ctx, o)
 		created <- err
 	}()
-	// The order is inserted and waits for the stock row.
-	waitFor(t, "the order waiting on the stock row", func() bool {
-		var n int
-		must(t, db.SQL().QueryRowContext(ctx, `SELECT count(*) FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))`, otherPID).Scan(&n))
-		return n == 1
-	})
+	blockedBy(t, db, otherPID) // the order is inserted and waits for the stock row
 	// Now the other side waits for the order's id: a deadlock.
-	_, err = other.ExecContext(ctx, `INSERT INTO orders (id, event_id, channel, status, payment_method, payment_amount_minor, payment_external_ref, total_minor, cost_minor, occurred_at, created_at, updated_at)
+	_, err := other.ExecContext(ctx, `INSERT INTO orders (id, event_id, channel, status, payment_method, payment_amount_minor, payment_external_ref, total_minor, cost_minor, occurred_at, created_at, updated_at)
 		VALUES ($1, $2, 'pos', 'confirmed', 'cash', 0, '', 0, 0, now(), now(), now())`, o.ID, w.event.ID)
 	must(t, err) // the order's first attempt was failed, which let this one in
 	must(t, other.Rollback())
