@@ -51,41 +51,9 @@ func backorder(ctx context.Context, tx *txn, e *popkit.Exception, r *popkit.Exce
 	}
 
 	line := fulfil.OrderLine{SKUID: e.SKUID, Quantity: qty, Made: made}
-	event := popkit.WebhookFulfilmentOrderUpdated
-	var foID, status string
-	q := `SELECT id, status FROM fulfilment_orders WHERE order_id = ? AND node_id = ?`
-	if tx.db.dialect == DialectPostgres {
-		q += ` FOR UPDATE`
-	}
-	err = tx.queryRow(ctx, q, e.OrderID, n.ID).Scan(&foID, &status)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		foID, event = popkit.NewID(), popkit.WebhookFulfilmentOrderCreated
-		if _, err := tx.exec(ctx, `INSERT INTO fulfilment_orders (id, order_id, node_id, status, held_from, perishable, units, weight_grams, created_at, updated_at)
-			VALUES (?, ?, ?, ?, '', ?, ?, ?, ?, ?)`, foID, e.OrderID, n.ID, string(fulfil.StateOpen), perishable, qty, weight*int64(qty),
-			tx.timeArg(tx.now), tx.timeArg(tx.now)); err != nil {
-			return wrap("insert fulfilment order", err)
-		}
-	case err != nil:
-		return wrap("find fulfilment order", err)
-	case fulfil.State(status) != fulfil.StateOpen:
-		return conflict("node_id", "the order's fulfilment order %s at node %s is already %s: back the units order through another node", foID, n.ID, status)
-	default:
-		var has int
-		if err := tx.queryRow(ctx, `SELECT COUNT(*) FROM fulfilment_order_lines WHERE fulfilment_order_id = ? AND sku_id = ?`, foID, e.SKUID).Scan(&has); err != nil {
-			return wrap("find fulfilment order line", err)
-		}
-		if has > 0 {
-			return conflict("node_id", "the order's fulfilment order %s at node %s already ships sku %s: back the units order through another node", foID, n.ID, e.SKUID)
-		}
-		if _, err := tx.exec(ctx, `UPDATE fulfilment_orders SET units = units + ?, weight_grams = weight_grams + ?, perishable = perishable OR ?, updated_at = ? WHERE id = ?`,
-			qty, weight*int64(qty), perishable, tx.timeArg(tx.now), foID); err != nil {
-			return wrap("update fulfilment order", err)
-		}
-	}
-	if _, err := tx.exec(ctx, `INSERT INTO fulfilment_order_lines (fulfilment_order_id, sku_id, quantity, made) VALUES (?, ?, ?, ?)`,
-		foID, line.SKUID, line.Quantity, line.Made); err != nil {
-		return wrap("insert fulfilment order line", err)
+	foID, event, err := backorderFO(ctx, tx, e.OrderID, n.ID, line, perishable, weight*int64(qty))
+	if err != nil {
+		return err
 	}
 	r.FulfilmentOrderID = foID
 	if !n.External {
@@ -96,4 +64,60 @@ func backorder(ctx context.Context, tx *txn, e *popkit.Exception, r *popkit.Exce
 		return err
 	}
 	return tx.notifyNode(ctx, n.ID, event, fo)
+}
+
+// backorderFO adds line to the order's fulfilment order at the node: a new
+// one, or the open one it already has there. It returns its id and the
+// webhook event for it.
+func backorderFO(ctx context.Context, tx *txn, orderID, nodeID string, line fulfil.OrderLine, perishable bool, weight int64) (string, string, error) {
+	q := `SELECT id, status FROM fulfilment_orders WHERE order_id = ? AND node_id = ?`
+	if tx.db.dialect == DialectPostgres {
+		q += ` FOR UPDATE`
+	}
+	var foID, status, event string
+	for attempt := 0; foID == ""; attempt++ {
+		err := tx.queryRow(ctx, q, orderID, nodeID).Scan(&foID, &status)
+		if err == nil {
+			event = popkit.WebhookFulfilmentOrderUpdated
+			break
+		} else if !errors.Is(err, sql.ErrNoRows) {
+			return "", "", wrap("find fulfilment order", err)
+		}
+		if attempt > 0 {
+			return "", "", popkit.Errorf(popkit.EINTERNAL, "fulfilment order of order %s at node %s neither found nor stored", orderID, nodeID)
+		}
+		// A concurrent backorder of the same order at the node may store
+		// it first: then it is read again, locked.
+		id := popkit.NewID()
+		k, err := tx.execN(ctx, `INSERT INTO fulfilment_orders (id, order_id, node_id, status, held_from, perishable, units, weight_grams, created_at, updated_at)
+			VALUES (?, ?, ?, ?, '', ?, ?, ?, ?, ?) ON CONFLICT (order_id, node_id) DO NOTHING`, id, orderID, nodeID, string(fulfil.StateOpen), perishable,
+			line.Quantity, weight, tx.timeArg(tx.now), tx.timeArg(tx.now))
+		if err != nil {
+			return "", "", wrap("insert fulfilment order", err)
+		}
+		if k == 1 {
+			foID, event = id, popkit.WebhookFulfilmentOrderCreated
+		}
+	}
+	if event == popkit.WebhookFulfilmentOrderUpdated {
+		if fulfil.State(status) != fulfil.StateOpen {
+			return "", "", conflict("node_id", "the order's fulfilment order %s at node %s is already %s: back the units order through another node", foID, nodeID, status)
+		}
+		var has int
+		if err := tx.queryRow(ctx, `SELECT COUNT(*) FROM fulfilment_order_lines WHERE fulfilment_order_id = ? AND sku_id = ?`, foID, line.SKUID).Scan(&has); err != nil {
+			return "", "", wrap("find fulfilment order line", err)
+		}
+		if has > 0 {
+			return "", "", conflict("node_id", "the order's fulfilment order %s at node %s already ships sku %s: back the units order through another node", foID, nodeID, line.SKUID)
+		}
+		if _, err := tx.exec(ctx, `UPDATE fulfilment_orders SET units = units + ?, weight_grams = weight_grams + ?, perishable = perishable OR ?, updated_at = ? WHERE id = ?`,
+			line.Quantity, weight, perishable, tx.timeArg(tx.now), foID); err != nil {
+			return "", "", wrap("update fulfilment order", err)
+		}
+	}
+	if _, err := tx.exec(ctx, `INSERT INTO fulfilment_order_lines (fulfilment_order_id, sku_id, quantity, made) VALUES (?, ?, ?, ?)`,
+		foID, line.SKUID, line.Quantity, line.Made); err != nil {
+		return "", "", wrap("insert fulfilment order line", err)
+	}
+	return foID, event, nil
 }
