@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/popkit/popkit"
+	"github.com/popkit/popkit/fulfil"
 )
 
 // saleRecord is an uplink record of a cash sale at 1200 per unit.
@@ -203,4 +204,40 @@ func reconcileScenario(t *testing.T, e *env, w *world) {
 	e.do("POST", "/api/v1/events/"+w.e1.ID+"/stock-counts", e.admin, map[string]any{"counted_at": "2026-05-01T12:00:00Z",
 		"lines": []map[string]any{{"sku_id": w.skuA.ID, "quantity": 4}}}).want(t, 201)
 	e.do("GET", "/api/v1/events/"+w.e1.ID+"/stock-movements?limit=5", w.brand, nil).want(t, 200)
+}
+
+// TestBackorderAPI: an oversell resolved by backorder answers with the
+// fulfilment order at the node, which the node's own token can read; the
+// client cannot name the fulfilment order itself.
+func TestBackorderAPI(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	w := newWorld(e)
+	day := time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)
+	sale := popkit.NewID()
+	e.ingest(w.device, saleBatch(w.dev1.ID, popkit.NewID(), saleRecord(1, sale, w.e1.ID, day, w.skuA.ID, 12)), false).want(t, 200)
+	list, _ := listAll[popkit.Exception](e, "/api/v1/exceptions?kind=oversell&status=open", e.admin, 10)
+	if len(list) != 1 || list[0].Shortfall != 2 {
+		t.Fatalf("oversell exceptions = %+v", list)
+	}
+	path := "/api/v1/exceptions/" + list[0].ID + "/resolution"
+
+	node := create[fulfil.NodeRecord](e, "/api/v1/nodes", "", nodeBody("Mitte", 52.52, 13.40))
+	staff := e.newToken(map[string]any{"role": "fulfiller", "node_id": node.ID})
+	// No stock at the node yet: 409, nothing written.
+	if p := e.do("POST", path, e.admin, map[string]any{"kind": "backorder", "node_id": node.ID}).want(t, http.StatusConflict).problem(t); !p.hasField("node_id") {
+		t.Fatalf("problem %+v does not name node_id", p)
+	}
+	e.do("PUT", "/api/v1/nodes/"+node.ID+"/stock", staff, map[string]any{"lines": []map[string]any{{"sku_id": w.skuA.ID, "on_hand": 5}}}).want(t, 200)
+	if p := e.do("POST", path, e.admin, map[string]any{"kind": "backorder", "node_id": node.ID, "fulfilment_order_id": popkit.NewID()}).want(t, 400).problem(t); !p.hasField("fulfilment_order_id") {
+		t.Fatalf("problem %+v does not name fulfilment_order_id", p)
+	}
+	got := decodeAs[popkit.Exception](t, e.do("POST", path, e.admin, map[string]any{"kind": "backorder", "node_id": node.ID}).want(t, 200))
+	if got.Resolution == nil || got.Resolution.FulfilmentOrderID == "" {
+		t.Fatalf("resolved = %+v", got)
+	}
+	fo := decodeAs[fulfil.FulfilmentOrder](t, e.do("GET", "/api/v1/fulfilment-orders/"+got.Resolution.FulfilmentOrderID, staff, nil).want(t, 200))
+	if fo.OrderID != sale || fo.Units != 2 || fo.Status != fulfil.StateOpen {
+		t.Fatalf("fulfilment order = %+v", fo)
+	}
 }
