@@ -12,6 +12,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/popkit/popkit"
 )
@@ -93,10 +94,18 @@ func decodeBytes(body []byte, v any) error {
 }
 
 // exactKeys checks that every object key in the decoded JSON tree is
-// exactly the JSON name of a field of the Go type t it decodes into.
+// exactly the JSON name of a field of the Go type t it decodes into, and
+// that every time is spelled as RFC 3339 requires (encoding/json, like
+// time.Parse, also takes a one-digit hour or a "," before the fraction).
 func exactKeys(tree any, t reflect.Type, path string) error {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
+	}
+	if t == timeType {
+		if s, ok := tree.(string); ok && !rfc3339Shape(s) {
+			return popkit.InvalidField(path, "must be an RFC 3339 time such as 2026-05-01T10:00:00Z")
+		}
+		return nil
 	}
 	switch t.Kind() {
 	case reflect.Struct:
@@ -129,6 +138,43 @@ func exactKeys(tree any, t reflect.Type, path string) error {
 	return nil
 }
 
+// timeType is the type of the times in request bodies.
+var timeType = reflect.TypeFor[time.Time]()
+
+// rfc3339Shape reports whether s is spelled as RFC 3339 and the OpenAPI
+// "date-time" format spell a date-time: two digits in every field, a "."
+// before a fraction, and Z or an offset of at most ±23:59. time.Parse also
+// takes a one-digit hour, a "," before the fraction and offsets up to
+// ±99:59; it checks the ranges this does not.
+func rfc3339Shape(s string) bool {
+	const shape = "dddd-dd-ddTdd:dd:dd"
+	digit := func(c byte) bool { return c >= '0' && c <= '9' }
+	if len(s) <= len(shape) {
+		return false
+	}
+	for i := range len(shape) {
+		if shape[i] == 'd' && !digit(s[i]) || shape[i] != 'd' && s[i] != shape[i] {
+			return false
+		}
+	}
+	rest := s[len(shape):]
+	if rest[0] == '.' {
+		n := 1
+		for n < len(rest) && digit(rest[n]) {
+			n++
+		}
+		if n == 1 {
+			return false
+		}
+		rest = rest[n:]
+	}
+	if rest == "Z" {
+		return true
+	}
+	return len(rest) == 6 && (rest[0] == '+' || rest[0] == '-') && digit(rest[1]) && digit(rest[2]) && rest[1:3] <= "23" &&
+		rest[3] == ':' && rest[4] >= '0' && rest[4] <= '5' && digit(rest[5])
+}
+
 // jsonFields maps the JSON names of a struct's fields to their types.
 func jsonFields(t reflect.Type) map[string]reflect.Type {
 	fields := make(map[string]reflect.Type, t.NumField())
@@ -151,6 +197,10 @@ func jsonFields(t reflect.Type) map[string]reflect.Type {
 // decodeError turns an encoding/json error into an EINVALID error that
 // names the field where it can.
 func decodeError(err error) error {
+	var pe *popkit.Error
+	if errors.As(err, &pe) {
+		return pe // from a type's own UnmarshalJSON
+	}
 	var syn *json.SyntaxError
 	var typ *json.UnmarshalTypeError
 	switch {

@@ -72,7 +72,7 @@ func (q *query) time(param string) time.Time {
 		return time.Time{}
 	}
 	t, err := time.Parse(time.RFC3339, v)
-	if err != nil {
+	if err != nil || !rfc3339Shape(v) {
 		q.fail(param, "must be an RFC 3339 time such as 2026-05-01T10:00:00Z")
 	}
 	return t

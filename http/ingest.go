@@ -120,9 +120,27 @@ func gunzip(raw []byte, limit int64) ([]byte, error) {
 type wireBatch struct {
 	DeviceID string             `json:"device_id"`
 	Stream   string             `json:"stream"`
-	SentAt   time.Time          `json:"sent_at"`
+	SentAt   wireTime           `json:"sent_at"`
 	Report   popkit.AgentReport `json:"report"`
 	Records  []json.RawMessage  `json:"records"`
+}
+
+// wireTime is the batch's sent_at, spelled as RFC 3339 requires
+// (rfc3339Shape).
+type wireTime time.Time
+
+// UnmarshalJSON reads a JSON string holding an RFC 3339 time.
+func (t *wireTime) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return err
+	}
+	var v time.Time
+	if err := v.UnmarshalText([]byte(s)); err != nil || !rfc3339Shape(s) {
+		return popkit.InvalidField("sent_at", "must be an RFC 3339 time such as 2026-05-01T10:00:00Z")
+	}
+	*t = wireTime(v)
+	return nil
 }
 
 // envelope is what every record has, whatever its kind.
@@ -156,7 +174,7 @@ func decodeIngest(body []byte) (*popkit.IngestRequest, error) {
 	if len(wb.Records) > popkit.MaxIngestRecords {
 		return nil, popkit.InvalidField("records", "must hold at most %d records", popkit.MaxIngestRecords)
 	}
-	req := &popkit.IngestRequest{DeviceID: wb.DeviceID, Stream: wb.Stream, SentAt: wb.SentAt, Report: wb.Report,
+	req := &popkit.IngestRequest{DeviceID: wb.DeviceID, Stream: wb.Stream, SentAt: time.Time(wb.SentAt), Report: wb.Report,
 		Records: make([]popkit.IngestRecord, len(wb.Records))}
 	for i, raw := range wb.Records {
 		rec := &req.Records[i]

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http/httptest"
 	"testing"
+	"time"
 
 	"github.com/popkit/popkit"
 )
@@ -62,4 +63,23 @@ func FuzzDecodeIngest(f *testing.F) {
 		}
 		_ = b.Validate()
 	})
+}
+
+// TestDecodeIngestSentAt: sent_at is spelled as RFC 3339 requires; the
+// error names it.
+func TestDecodeIngestSentAt(t *testing.T) {
+	id := "01930000-0000-7000-8000-000000000001"
+	body := func(sentAt string) []byte {
+		return []byte(`{"device_id":"` + id + `","stream":"` + id + `","sent_at":"` + sentAt + `","records":[]}`)
+	}
+	req, err := decodeIngest(body("2026-05-01T10:00:00.25+02:00"))
+	if err != nil || !req.SentAt.Equal(time.Date(2026, 5, 1, 8, 0, 0, 250e6, time.UTC)) {
+		t.Fatalf("decodeIngest = %+v, %v", req, err)
+	}
+	for _, bad := range []string{"2026-05-01T1:00:00Z", "2026-05-01T10:00:00,5Z", "2026-05-01", "tomorrow"} {
+		_, err := decodeIngest(body(bad))
+		if popkit.ErrorCode(err) != popkit.EINVALID || len(popkit.ErrorFields(err)) != 1 || popkit.ErrorFields(err)[0].Field != "sent_at" {
+			t.Errorf("sent_at %q: %v, want an EINVALID naming sent_at", bad, err)
+		}
+	}
 }

@@ -158,6 +158,8 @@ func TestOrdersBadInput(t *testing.T) {
 		}), 409, "lines[0].quantity"},
 		{"unit cost from the client", edit(func(_, l map[string]any) { l["unit_cost_minor"] = 1 }), 400, "lines[0].unit_cost_minor"},
 		{"quantity as text", edit(func(_, l map[string]any) { l["quantity"] = "1" }), 400, "lines.quantity"},
+		{"one-digit hour", edit(func(b, _ map[string]any) { b["occurred_at"] = "2026-05-01T9:30:00Z" }), 400, "occurred_at"},
+		{"comma before the fraction", edit(func(b, _ map[string]any) { b["occurred_at"] = "2026-05-01T09:30:00,5Z" }), 400, "occurred_at"},
 		{"not an object", `[]`, 400, ""},
 	}
 	for i, tt := range tests {
