@@ -42,7 +42,7 @@ var fulfilRoutes = []route{
 	{method: "GET", path: "/api/v1/bundles/{id}", roles: rolesFulfiller, handler: plain((*Server).getBundle),
 		doc: opDoc{id: "getBundle", summary: "Read a bundle with its members and cost shares (current shares while it forms).", note: fulfillerOrders, out: "Bundle", status: 200}},
 	{method: "POST", path: "/api/v1/bundles/{id}/transitions", roles: rolesFulfiller, idem: idemOptional, handler: (*Server).transitionBundle,
-		doc: opDoc{id: "transitionBundle", summary: "Advance a bundle (forming → locked at the cutoff → kitting → dispatched → delivered); 409 when illegal.", note: fulfillerOrders, in: "BundleTransitionInput", out: "Bundle", status: 200, errs: []int{409}}},
+		doc: opDoc{id: "transitionBundle", summary: "Advance a bundle (forming → locked at the cutoff → kitting → dispatched → delivered), moving its members' fulfilment orders with it: kitting starts the open and accepted ones, dispatched sends the ready deliveries out (pick-ups stay ready), delivered delivers those out for delivery. 409 when illegal, or on dispatch while a member is not ready (or on hold).", note: fulfillerOrders, in: "BundleTransitionInput", out: "Bundle", status: 200, errs: []int{409}}},
 }
 
 // foTransitionInput is the body of POST /api/v1/fulfilment-orders/{id}/transitions.

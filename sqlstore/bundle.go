@@ -261,12 +261,77 @@ func (db *DB) TransitionBundle(ctx context.Context, id string, to fulfil.BundleS
 		if k == 0 {
 			return nil, conflict("to", "the bundle changed concurrently; read it and retry")
 		}
+		if err := moveMembers(ctx, tx, id, to, actor); err != nil {
+			return nil, err
+		}
 	}
 	b, err := findBundle(ctx, tx, id)
 	if err != nil {
 		return nil, err
 	}
 	return &b.BundleRecord, tx.commit()
+}
+
+// moveMembers carries a bundle's move to its members' fulfilment orders,
+// since a bundle is kitted and sent as one:
+//   - kitting: members still open or accepted start kitting (open ones are
+//     accepted first);
+//   - dispatched: every member must be ready, or done with (cancelled,
+//     failed, delivered, picked up), else the dispatch is refused (409)
+//     naming it; ready members going to an address leave
+//     (out_for_delivery), pick-ups stay ready for collection;
+//   - delivered: the members out for delivery are delivered, which
+//     completes their orders.
+//
+// Each move goes through transitionFO, with its stock, order and webhook
+// effects, as the bundle's actor. Members on hold are left alone by
+// kitting and stop a dispatch.
+func moveMembers(ctx context.Context, tx *txn, bundleID string, to fulfil.BundleState, actor string) error {
+	rows, err := tx.query(ctx, `SELECT f.id, f.status, o.delivery_mode FROM fulfilment_orders f JOIN orders o ON o.id = f.order_id
+		WHERE f.bundle_id = ? ORDER BY f.id`, bundleID)
+	if err != nil {
+		return wrap("find bundle members", err)
+	}
+	type member struct{ id, status, mode string }
+	members, err := collect(rows, func(s scanner) (member, error) {
+		var m member
+		return m, s.Scan(&m.id, &m.status, &m.mode)
+	})
+	if err != nil {
+		return wrap("find bundle members", err)
+	}
+	reason := "bundle " + bundleID + " " + string(to)
+	for _, m := range members {
+		var path []fulfil.State
+		switch st := fulfil.State(m.status); to {
+		case fulfil.BundleKitting:
+			switch st {
+			case fulfil.StateOpen:
+				path = []fulfil.State{fulfil.StateAccepted, fulfil.StateKitting}
+			case fulfil.StateAccepted:
+				path = []fulfil.State{fulfil.StateKitting}
+			}
+		case fulfil.BundleDispatched:
+			switch st {
+			case fulfil.StateOpen, fulfil.StateAccepted, fulfil.StateKitting, fulfil.StateOnHold:
+				return conflict("to", "fulfilment order %s of the bundle is %s: mark it ready, or cancel it, before the bundle is dispatched", m.id, st)
+			case fulfil.StateReady:
+				if m.mode != popkit.DeliveryPickup {
+					path = []fulfil.State{fulfil.StateOutForDelivery}
+				}
+			}
+		case fulfil.BundleDelivered:
+			if st == fulfil.StateOutForDelivery {
+				path = []fulfil.State{fulfil.StateDelivered}
+			}
+		}
+		for _, next := range path {
+			if err := transitionFO(ctx, tx, m.id, next, actor, reason, true); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // forShare returns the row lock clause joins and leaves take on a bundle:

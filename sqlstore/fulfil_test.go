@@ -446,6 +446,11 @@ func TestBundleLock(t *testing.T) {
 		_, err = db.TransitionBundle(ctx, id, fulfil.BundleDispatched, "admin:x")
 		wantCode(t, err, popkit.ECONFLICT, "")
 		for _, s := range []fulfil.BundleState{fulfil.BundleKitting, fulfil.BundleDispatched, fulfil.BundleDelivered} {
+			if s == fulfil.BundleDispatched {
+				// b's fulfilment order is kitting with the bundle; a
+				// dispatch wants it ready (bundle_test.go).
+				walk(t, db, b.FulfilmentOrders[0].ID, "admin:x", fulfil.StateReady)
+			}
 			got, err := db.TransitionBundle(ctx, id, s, "admin:x")
 			must(t, err)
 			if got.Status != s {
