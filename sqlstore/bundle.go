@@ -349,13 +349,18 @@ func leaveBundle(ctx context.Context, tx *txn, fo *fulfil.FulfilmentOrder) error
 	if fo.BundleID == "" {
 		return nil
 	}
-	var status string
-	var cutoff = fo.CreatedAt
-	if err := tx.queryRow(ctx, `SELECT status, wave_cutoff FROM bundles WHERE id = ?`+tx.db.forShare(), fo.BundleID).Scan(&status, scanTime(&cutoff)); err != nil {
-		return wrap("find bundle", err)
-	}
-	if fulfil.BundleState(status) != fulfil.BundleForming || !tx.now.Before(cutoff) {
-		return nil
+	// A bundle past forming never forms again: it is read without a lock
+	// first, so that leaving a locked bundle (a no-op) does not wait on,
+	// or deadlock with, a bundle transition moving this very order.
+	for _, lock := range []string{"", tx.db.forShare()} {
+		var status string
+		var cutoff = fo.CreatedAt
+		if err := tx.queryRow(ctx, `SELECT status, wave_cutoff FROM bundles WHERE id = ?`+lock, fo.BundleID).Scan(&status, scanTime(&cutoff)); err != nil {
+			return wrap("find bundle", err)
+		}
+		if fulfil.BundleState(status) != fulfil.BundleForming || !tx.now.Before(cutoff) {
+			return nil
+		}
 	}
 	if _, err := tx.exec(ctx, `DELETE FROM bundle_members WHERE bundle_id = ? AND fulfilment_order_id = ?`, fo.BundleID, fo.ID); err != nil {
 		return wrap("leave bundle", err)
