@@ -141,6 +141,12 @@ func exactKeys(tree any, t reflect.Type, path string) error {
 // timeType is the type of the times in request bodies.
 var timeType = reflect.TypeFor[time.Time]()
 
+// parseTime parses an RFC 3339 time spelled as rfc3339Shape requires.
+func parseTime(s string) (time.Time, bool) {
+	t, err := time.Parse(time.RFC3339, s)
+	return t, err == nil && rfc3339Shape(s)
+}
+
 // rfc3339Shape reports whether s is spelled as RFC 3339 and the OpenAPI
 // "date-time" format spell a date-time: two digits in every field, a "."
 // before a fraction, and Z or an offset of at most ±23:59. time.Parse also

@@ -71,8 +71,8 @@ func (q *query) time(param string) time.Time {
 	if v == "" {
 		return time.Time{}
 	}
-	t, err := time.Parse(time.RFC3339, v)
-	if err != nil || !rfc3339Shape(v) {
+	t, ok := parseTime(v)
+	if !ok {
 		q.fail(param, "must be an RFC 3339 time such as 2026-05-01T10:00:00Z")
 	}
 	return t

@@ -126,7 +126,7 @@ type wireBatch struct {
 }
 
 // wireTime is the batch's sent_at, spelled as RFC 3339 requires
-// (rfc3339Shape).
+// (parseTime).
 type wireTime time.Time
 
 // UnmarshalJSON reads a JSON string holding an RFC 3339 time.
@@ -135,8 +135,8 @@ func (t *wireTime) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &s); err != nil {
 		return err
 	}
-	var v time.Time
-	if err := v.UnmarshalText([]byte(s)); err != nil || !rfc3339Shape(s) {
+	v, ok := parseTime(s)
+	if !ok {
 		return popkit.InvalidField("sent_at", "must be an RFC 3339 time such as 2026-05-01T10:00:00Z")
 	}
 	*t = wireTime(v)

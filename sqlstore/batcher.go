@@ -25,6 +25,23 @@ func handOver[T any](ctx context.Context, db *DB, ch chan<- T, r T) error {
 	}
 }
 
+// serveBatches takes the requests handed over on ch in batches of up to
+// max, runs write for each batch and then answered for each of its
+// requests, until the DB closes.
+func serveBatches[T any](db *DB, ch <-chan T, max int, write func([]T), answered func(T)) {
+	batch := make([]T, 0, max)
+	for {
+		var ok bool
+		if batch, ok = nextBatch(db, ch, batch, max); !ok {
+			return
+		}
+		write(batch)
+		for _, r := range batch {
+			answered(r)
+		}
+	}
+}
+
 // nextBatch waits for a request on ch and takes it with the ones already
 // waiting, up to max, reusing batch's storage. It returns false when the
 // DB closes.

@@ -349,18 +349,24 @@ func leaveBundle(ctx context.Context, tx *txn, fo *fulfil.FulfilmentOrder) error
 	if fo.BundleID == "" {
 		return nil
 	}
-	// A bundle past forming never forms again: it is read without a lock
-	// first, so that leaving a locked bundle (a no-op) does not wait on,
-	// or deadlock with, a bundle transition moving this very order.
-	for _, lock := range []string{"", tx.db.forShare()} {
+	forming := func(lock string) (bool, error) {
 		var status string
 		var cutoff = fo.CreatedAt
 		if err := tx.queryRow(ctx, `SELECT status, wave_cutoff FROM bundles WHERE id = ?`+lock, fo.BundleID).Scan(&status, scanTime(&cutoff)); err != nil {
-			return wrap("find bundle", err)
+			return false, wrap("find bundle", err)
 		}
-		if fulfil.BundleState(status) != fulfil.BundleForming || !tx.now.Before(cutoff) {
-			return nil
-		}
+		return fulfil.BundleState(status) == fulfil.BundleForming && tx.now.Before(cutoff), nil
+	}
+	// A bundle past forming never forms again: it is read without a lock
+	// first, so that leaving a locked bundle (a no-op) does not wait on,
+	// or deadlock with, a bundle transition moving this very order. Only a
+	// forming one is read again under the lock joins and leaves take.
+	ok, err := forming("")
+	if err == nil && ok && tx.db.dialect == DialectPostgres {
+		ok, err = forming(tx.db.forShare())
+	}
+	if err != nil || !ok {
+		return err
 	}
 	if _, err := tx.exec(ctx, `DELETE FROM bundle_members WHERE bundle_id = ? AND fulfilment_order_id = ?`, fo.BundleID, fo.ID); err != nil {
 		return wrap("leave bundle", err)

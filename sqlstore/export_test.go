@@ -72,10 +72,10 @@ func (db *DB) WriteOrderBatch(ctx context.Context, orders []*popkit.Order, idems
 
 // ReadTokenBatch answers token reads by hash as one batch of the
 // PostgreSQL token readers.
-func (db *DB) ReadTokenBatch(ctx context.Context, hashes []string) ([]*popkit.Token, []error) {
+func (db *DB) ReadTokenBatch(hashes []string) ([]*popkit.Token, []error) {
 	batch := make([]*tokenReq, len(hashes))
 	for i, h := range hashes {
-		batch[i] = &tokenReq{ctx: ctx, hash: h}
+		batch[i] = &tokenReq{hash: h}
 	}
 	db.readTokens(batch)
 	tokens, errs := make([]*popkit.Token, len(batch)), make([]error, len(batch))

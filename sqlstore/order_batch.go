@@ -69,17 +69,8 @@ func (db *DB) createOrderBatched(ctx context.Context, o *popkit.Order, idem *pop
 // orderWriter takes waiting orders in batches and writes each batch with
 // write, until the DB closes (batcher.go).
 func (db *DB) orderWriter(write func([]*orderReq)) {
-	batch := make([]*orderReq, 0, maxOrderBatch)
-	for {
-		var ok bool
-		if batch, ok = nextBatch(db, db.orderReqs, batch, maxOrderBatch); !ok {
-			return
-		}
-		writeBatch(write, batch)
-		for _, r := range batch {
-			close(r.done)
-		}
-	}
+	serveBatches(db, db.orderReqs, maxOrderBatch, func(batch []*orderReq) { writeBatch(write, batch) },
+		func(r *orderReq) { close(r.done) })
 }
 
 // writeBatch runs write for batch, turning a panic, which would otherwise

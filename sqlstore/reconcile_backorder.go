@@ -74,30 +74,30 @@ func backorderFO(ctx context.Context, tx *txn, orderID, nodeID string, line fulf
 	if tx.db.dialect == DialectPostgres {
 		q += ` FOR UPDATE`
 	}
-	var foID, status, event string
-	for attempt := 0; foID == ""; attempt++ {
-		err := tx.queryRow(ctx, q, orderID, nodeID).Scan(&foID, &status)
-		if err == nil {
-			event = popkit.WebhookFulfilmentOrderUpdated
-			break
-		} else if !errors.Is(err, sql.ErrNoRows) {
-			return "", "", wrap("find fulfilment order", err)
-		}
-		if attempt > 0 {
-			return "", "", popkit.Errorf(popkit.EINTERNAL, "fulfilment order of order %s at node %s neither found nor stored", orderID, nodeID)
-		}
-		// A concurrent backorder of the same order at the node may store
-		// it first: then it is read again, locked.
+	find := func() (id, status string, err error) {
+		err = tx.queryRow(ctx, q, orderID, nodeID).Scan(&id, &status)
+		return id, status, err
+	}
+	event := popkit.WebhookFulfilmentOrderUpdated
+	foID, status, err := find()
+	if errors.Is(err, sql.ErrNoRows) {
 		id := popkit.NewID()
-		k, err := tx.execN(ctx, `INSERT INTO fulfilment_orders (id, order_id, node_id, status, held_from, perishable, units, weight_grams, created_at, updated_at)
+		k, ierr := tx.execN(ctx, `INSERT INTO fulfilment_orders (id, order_id, node_id, status, held_from, perishable, units, weight_grams, created_at, updated_at)
 			VALUES (?, ?, ?, ?, '', ?, ?, ?, ?, ?) ON CONFLICT (order_id, node_id) DO NOTHING`, id, orderID, nodeID, string(fulfil.StateOpen), perishable,
 			line.Quantity, weight, tx.timeArg(tx.now), tx.timeArg(tx.now))
-		if err != nil {
-			return "", "", wrap("insert fulfilment order", err)
+		switch {
+		case ierr != nil:
+			return "", "", wrap("insert fulfilment order", ierr)
+		case k == 1:
+			foID, event, err = id, popkit.WebhookFulfilmentOrderCreated, nil
+		default:
+			// A concurrent backorder of the same order at the node stored
+			// it first: it is read again, locked.
+			foID, status, err = find()
 		}
-		if k == 1 {
-			foID, event = id, popkit.WebhookFulfilmentOrderCreated
-		}
+	}
+	if err != nil {
+		return "", "", wrap("find fulfilment order", err)
 	}
 	if event == popkit.WebhookFulfilmentOrderUpdated {
 		if fulfil.State(status) != fulfil.StateOpen {

@@ -12,9 +12,9 @@ import (
 // reads. Tokens are not cached, so that a token revoked on one server is
 // refused by every server at once. Instead, the reads that wait at the
 // same moment are coalesced: a reader takes every request waiting (up to
-// maxTokenBatch) and answers them all with one
-// SELECT … WHERE hash = ANY($1) (batcher.go). Each request's read still starts after the
-// request arrived, so it sees every revocation committed before.
+// maxTokenBatch, batcher.go) and answers them all with one SELECT … WHERE
+// hash = ANY($1). Each request's read still starts after the request
+// arrived, so it sees every revocation committed before.
 
 // Token readers on PostgreSQL, and the most reads one statement answers.
 const (
@@ -24,7 +24,6 @@ const (
 
 // tokenReq is one token read waiting for a reader.
 type tokenReq struct {
-	ctx  context.Context
 	hash string
 	t    *popkit.Token
 	err  error
@@ -39,7 +38,7 @@ func (db *DB) findTokenBatched(ctx context.Context, hash string) (*popkit.Token,
 			db.background.Go(db.tokenReader)
 		}
 	})
-	r := &tokenReq{ctx: ctx, hash: hash, done: make(chan struct{})}
+	r := &tokenReq{hash: hash, done: make(chan struct{})}
 	if err := handOver(ctx, db, db.tokenReqs, r); err != nil {
 		return nil, err
 	}
@@ -49,17 +48,7 @@ func (db *DB) findTokenBatched(ctx context.Context, hash string) (*popkit.Token,
 
 // tokenReader answers waiting token reads in batches until the DB closes.
 func (db *DB) tokenReader() {
-	batch := make([]*tokenReq, 0, maxTokenBatch)
-	for {
-		var ok bool
-		if batch, ok = nextBatch(db, db.tokenReqs, batch, maxTokenBatch); !ok {
-			return
-		}
-		db.readTokens(batch)
-		for _, r := range batch {
-			close(r.done)
-		}
-	}
+	serveBatches(db, db.tokenReqs, maxTokenBatch, db.readTokens, func(r *tokenReq) { close(r.done) })
 }
 
 // readTokens answers a batch of token reads with one statement.

@@ -26,7 +26,7 @@ func TestTokenReadBatch(t *testing.T) {
 	}
 
 	hashes := []string{popkit.HashToken(secrets[3]), popkit.HashToken("pk_unknown"), popkit.HashToken(secrets[0]), popkit.HashToken(secrets[3])}
-	got, errs := db.ReadTokenBatch(ctx, hashes)
+	got, errs := db.ReadTokenBatch(hashes)
 	if errs[0] != nil || got[0].ID != ids[3] || errs[2] != nil || got[2].ID != ids[0] || errs[3] != nil || got[3].ID != ids[3] {
 		t.Fatalf("batch answers %+v, %v", got, errs)
 	}
