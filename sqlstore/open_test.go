@@ -65,7 +65,7 @@ func TestOpen_SQLitePragmas(t *testing.T) {
 		{"journal_mode", "wal"},
 		{"foreign_keys", "1"},
 		{"busy_timeout", "5000"},
-		{"synchronous", "1"},
+		{"synchronous", "2"}, // FULL: see TestSQLiteAcknowledgedWritesSynced
 	} {
 		var got string
 		must(t, db.SQL().QueryRowContext(ctx, "PRAGMA "+tt.pragma).Scan(&got))
