@@ -53,11 +53,19 @@ func idempotencyKey(r *http.Request) (key string, present bool, err error) {
 	return v, true, nil
 }
 
-// requestHash identifies a request for Idempotency-Key reuse checks.
+// requestHash identifies a request for Idempotency-Key reuse checks: its
+// method, path and the canonical form of its JSON body (canonjson.go), or
+// the raw body when that is not one JSON value.
 func requestHash(method, path string, body []byte) string {
 	h := sha256.New()
 	io.WriteString(h, method+"\n"+path+"\n")
-	h.Write(body)
+	if c, ok := canonicalJSON(body); ok {
+		io.WriteString(h, "json\n")
+		h.Write(c)
+	} else {
+		io.WriteString(h, "raw\n")
+		h.Write(body)
+	}
 	return hex.EncodeToString(h.Sum(nil))
 }
 

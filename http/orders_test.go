@@ -46,6 +46,19 @@ func TestOrdersAPI(t *testing.T) {
 			t.Errorf("replay: header %q body %s", res.Header.Get("Idempotent-Replayed"), res.Body)
 		}
 		e.do("POST", "/api/v1/orders", w.device, orderBody(w, 3), key("o-1")).want(t, 422)
+		// The same order spelled otherwise (key order, whitespace) is a
+		// retry; a changed value is not.
+		spelled := fmt.Sprintf(`{
+		  "payment": {"amount_minor": 2400, "method": "cash"},
+		  "lines": [ {"unit_price_minor": 1200, "quantity": 2, "sku_id": %q} ],
+		  "channel": "pos",   "event_id": %q
+		}`, w.skuA.ID, w.e1.ID)
+		res = e.do("POST", "/api/v1/orders", w.device, spelled, key("o-1")).want(t, 201)
+		if res.Header.Get("Idempotent-Replayed") != "true" || decodeAs[popkit.Order](t, res).ID != o.ID {
+			t.Errorf("respelled retry: header %q body %s", res.Header.Get("Idempotent-Replayed"), res.Body)
+		}
+		changed := strings.NewReplacer(`"quantity": 2`, `"quantity": 3`, `2400`, `3600`).Replace(spelled)
+		e.do("POST", "/api/v1/orders", w.device, changed, key("o-1")).want(t, 422)
 		if _, r := reservedOf(e, w, w.skuA.ID); r != 2 {
 			t.Errorf("reserved %d after retries, want 2", r)
 		}
