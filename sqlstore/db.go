@@ -85,9 +85,12 @@ type DB struct {
 	orderWriterOnce sync.Once
 	orderReqs       chan *orderReq
 
-	// PostgreSQL token readers (token_batch.go), started on first use.
+	// Token readers (token_batch.go), started on first use, with the
+	// reads they answered and the statements they ran.
 	tokenReaderOnce sync.Once
 	tokenReqs       chan *tokenReq
+	tokenReads      atomic.Int64
+	tokenStatements atomic.Int64
 
 	// River insert-only client for durable jobs (jobs.go), made on first use.
 	riverOnce sync.Once

@@ -70,8 +70,8 @@ func (db *DB) WriteOrderBatch(ctx context.Context, orders []*popkit.Order, idems
 	return answers
 }
 
-// ReadTokenBatch answers token reads by hash as one batch of the
-// PostgreSQL token readers.
+// ReadTokenBatch answers token reads by hash as one batch of the token
+// readers.
 func (db *DB) ReadTokenBatch(hashes []string) ([]*popkit.Token, []error) {
 	batch := make([]*tokenReq, len(hashes))
 	for i, h := range hashes {
@@ -83,4 +83,10 @@ func (db *DB) ReadTokenBatch(hashes []string) ([]*popkit.Token, []error) {
 		tokens[i], errs[i] = r.t, r.err
 	}
 	return tokens, errs
+}
+
+// TokenReadStats returns the token reads the token readers answered and
+// the statements they ran for them.
+func (db *DB) TokenReadStats() (reads, statements int64) {
+	return db.tokenReads.Load(), db.tokenStatements.Load()
 }

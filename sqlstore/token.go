@@ -3,7 +3,6 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"time"
 
 	"github.com/popkit/popkit"
@@ -89,28 +88,12 @@ func (db *DB) Authenticate(ctx context.Context, secret string) (*popkit.Token, e
 	return t, nil
 }
 
-// findTokenByHash reads a token without taking a write lock: in a
-// read-only transaction on SQLite (whose reader connections cache the
-// statement), and on PostgreSQL in one statement with the other token reads
-// waiting at the same moment (token_batch.go), where a transaction would
-// cost two more round trips on every request.
+// findTokenByHash reads a token without taking a write lock, in one
+// statement with the other token reads waiting at the same moment
+// (token_batch.go): on PostgreSQL a transaction would cost two more round
+// trips on every request, and on SQLite two more statements.
 func (db *DB) findTokenByHash(ctx context.Context, hash string) (*popkit.Token, error) {
-	if db.dialect == DialectPostgres {
-		return db.findTokenBatched(ctx, hash)
-	}
-	const q = `SELECT ` + tokenCols + ` FROM tokens WHERE hash = ?`
-	tx, err := db.begin(ctx, false)
-	if err != nil {
-		return nil, err
-	}
-	defer tx.Rollback()
-	t, err := scanToken(tx.queryRow(ctx, q, hash))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, notFound("token")
-	} else if err != nil {
-		return nil, wrap("find token", err)
-	}
-	return t, nil
+	return db.findTokenBatched(ctx, hash)
 }
 
 // touchToken sets last_used_at to now unless another request did so within

@@ -5,15 +5,20 @@ import (
 	"testing"
 
 	"github.com/popkit/popkit"
-	"github.com/popkit/popkit/sqlstore/sqlstoretest"
+	"github.com/popkit/popkit/sqlstore"
 )
 
-// TestTokenReadBatch: on PostgreSQL one batch of token reads answers each
-// read with its own token, or not found, and concurrent authentications
-// through the readers each get theirs; a revoked token is refused by the
-// next read.
+// TestTokenReadBatch: on both stores one batch of token reads answers each
+// read with its own token, or not found, in one statement; concurrent
+// authentications all go through the readers and each gets its own token;
+// a revoked token is refused by the next read.
 func TestTokenReadBatch(t *testing.T) {
-	db := sqlstoretest.OpenPostgres(t, postgresOnly(t))
+	forEachBackend(t, func(t *testing.T, db *sqlstore.DB) {
+		testTokenReadBatch(t, db)
+	})
+}
+
+func testTokenReadBatch(t *testing.T, db *sqlstore.DB) {
 	ctx := t.Context()
 	const n = 12
 	secrets := make([]string, n)
@@ -26,7 +31,11 @@ func TestTokenReadBatch(t *testing.T) {
 	}
 
 	hashes := []string{popkit.HashToken(secrets[3]), popkit.HashToken("pk_unknown"), popkit.HashToken(secrets[0]), popkit.HashToken(secrets[3])}
+	reads0, stmts0 := db.TokenReadStats()
 	got, errs := db.ReadTokenBatch(hashes)
+	if reads, stmts := db.TokenReadStats(); reads-reads0 != 4 || stmts-stmts0 != 1 {
+		t.Errorf("one batch of 4 reads counted as %d reads in %d statements", reads-reads0, stmts-stmts0)
+	}
 	if errs[0] != nil || got[0].ID != ids[3] || errs[2] != nil || got[2].ID != ids[0] || errs[3] != nil || got[3].ID != ids[3] {
 		t.Fatalf("batch answers %+v, %v", got, errs)
 	}
@@ -38,6 +47,7 @@ func TestTokenReadBatch(t *testing.T) {
 	}
 
 	must(t, db.RevokeToken(ctx, ids[5]))
+	reads0, stmts0 = db.TokenReadStats()
 	var wg sync.WaitGroup
 	for k := range 10 * n {
 		wg.Go(func() {
@@ -54,4 +64,9 @@ func TestTokenReadBatch(t *testing.T) {
 		})
 	}
 	wg.Wait()
+	reads, stmts := db.TokenReadStats()
+	if reads-reads0 != 10*n || stmts-stmts0 > reads-reads0 {
+		t.Errorf("%d authentications read %d tokens through the readers in %d statements", 10*n, reads-reads0, stmts-stmts0)
+	}
+	t.Logf("%d concurrent token reads took %d statements", reads-reads0, stmts-stmts0)
 }
