@@ -185,11 +185,13 @@ func (a *Agent) FlushNow(ctx context.Context) error {
 // by pseudonyms first, so the raw value never reaches the disk. It returns
 // after the commit that holds them.
 func (a *Agent) Ingest(ctx context.Context, rs []Reading) error {
-	return a.ingest(ctx, nil, rs)
+	_, err := a.ingest(ctx, nil, rs)
+	return err
 }
 
-// ingest stores rs; with a key, only if no input with that key was stored.
-func (a *Agent) ingest(ctx context.Context, once []byte, rs []Reading) error {
+// ingest stores rs; with a key, only if no input with that key was stored
+// within a day, and then reports seen.
+func (a *Agent) ingest(ctx context.Context, once []byte, rs []Reading) (seen bool, err error) {
 	now := a.Now()
 	rx := now.UnixNano()
 	stored := make([]storedReading, len(rs))
@@ -209,7 +211,7 @@ func (a *Agent) ingest(ctx context.Context, once []byte, rs []Reading) error {
 		case TypePresence:
 			p, epoch, err := a.keys.Pseudonym(r.ID, now)
 			if err != nil {
-				return fmt.Errorf("pseudonymise: %w", err)
+				return false, fmt.Errorf("pseudonymise: %w", err)
 			}
 			s.Pseudonym, s.Epoch, s.Action = p, epoch, r.Action
 			r.ID = "" // forget the raw identifier
@@ -223,9 +225,8 @@ func (a *Agent) ingest(ctx context.Context, once []byte, rs []Reading) error {
 	// State that depends on order (presence, meters) follows device time
 	// within a request, whatever order the sensor sent.
 	slices.SortStableFunc(stored, func(x, y storedReading) int { return cmp.Compare(x.TS, y.TS) })
-	var err error
 	if once != nil {
-		err = a.Outbox.AppendOnce(ctx, once, stored)
+		seen, err = a.Outbox.AppendOnce(ctx, once, stored)
 	} else {
 		err = a.Outbox.Append(ctx, stored)
 	}
@@ -233,13 +234,16 @@ func (a *Agent) ingest(ctx context.Context, once []byte, rs []Reading) error {
 		if errors.Is(err, ErrOutboxFull) {
 			a.metrics.refused.Add(float64(len(rs)))
 		}
-		return err
+		return false, err
+	}
+	if seen {
+		return true, nil
 	}
 	for i := range rs {
 		a.metrics.accepted.WithLabelValues(rs[i].Type).Inc()
 	}
 	a.lastRead.Store(now.UnixNano())
-	return nil
+	return false, nil
 }
 
 func deref(p *int64) int64 {

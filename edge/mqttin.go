@@ -76,7 +76,7 @@ func (m *mqttInput) handle(_ mqtt.Client, msg mqtt.Message) {
 			a.Logger.Error("mqtt message key", "err", err)
 			return
 		}
-		if err := a.ingest(ctx, []byte(key), valid); err != nil {
+		if _, err := a.ingest(ctx, []byte(key), valid); err != nil {
 			// Not acked: the broker redelivers it after a reconnect.
 			a.Logger.Error("mqtt readings not stored", "topic", msg.Topic(), "err", err)
 			return

@@ -94,6 +94,7 @@ type Outbox struct {
 type job struct {
 	readings []storedReading
 	once     []byte                 // when set, the readings are stored only if no job with this key was
+	seen     bool                   // set by the writer: the once key was stored before, nothing was stored
 	fn       func(tx *sql.Tx) error // a write that is not an append
 	after    func()                 // runs on the writer after fn commits
 	err      chan error
@@ -328,13 +329,18 @@ func (o *Outbox) Append(ctx context.Context, rs []storedReading) error {
 }
 
 // AppendOnce stores readings durably unless readings with the same key
-// were stored before (within a day): an MQTT message redelivered after a
-// crash between its commit and its ack is not counted twice.
-func (o *Outbox) AppendOnce(ctx context.Context, key []byte, rs []storedReading) error {
+// were stored before (within a day), and reports whether they were: an
+// MQTT message redelivered after a crash between its commit and its ack,
+// or an HTTP request resent with its Idempotency-Key, is not counted twice.
+func (o *Outbox) AppendOnce(ctx context.Context, key []byte, rs []storedReading) (seen bool, err error) {
 	if len(rs) == 0 {
-		return nil
+		return false, nil
 	}
-	return o.submit(ctx, &job{readings: rs, once: key})
+	j := &job{readings: rs, once: key}
+	if err := o.submit(ctx, j); err != nil {
+		return false, err
+	}
+	return j.seen, nil // written by the writer before it answered
 }
 
 // write runs fn in a transaction of its own on the writer goroutine.

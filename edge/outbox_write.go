@@ -39,7 +39,8 @@ func (o *Outbox) commitGroup(group []*job) {
 					return fmt.Errorf("record message: %w", err)
 				}
 				if n, err := res.RowsAffected(); err != nil || n == 0 {
-					continue // stored before
+					j.seen = true // stored before
+					continue
 				}
 			}
 			body, err := json.Marshal(j.readings)
