@@ -13,7 +13,10 @@
 // "errors" list each refused reading's index and reason. A body over
 // max_body_bytes or with more than 20,000 readings is refused whole (413);
 // a full outbox refuses input with 507 and raises the
-// popkit_edge_outbox_full alarm. MQTT messages (one reading, an array or
+// popkit_edge_outbox_full alarm. A request with an Idempotency-Key header
+// that repeats an earlier one (same key, same body, within a day) is
+// answered as before with Idempotent-Replayed: true and stored only once,
+// so a sensor that lost its 202 may resend. MQTT messages (one reading, an array or
 // NDJSON) on the configured topics are taken with QoS 1 in a persistent
 // session and acked to the broker only after they are durable; a message
 // redelivered after a crash between commit and ack is recognised (an HMAC
