@@ -62,7 +62,6 @@ const (
 	Currency = "GBP"
 )
 
-
 // Seed creates the demo program through the services. It is idempotent: when
 // the program is already seeded (the brand with slug "pantry-lane" exists)
 // it writes nothing and returns Skipped=true. Seed does not clean up after a
