@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/popkit/popkit"
-	"github.com/popkit/popkit/sim"
 	"github.com/spf13/cobra"
 )
 
@@ -23,8 +22,10 @@ func newDemoCmd() *cobra.Command {
 		Long: `demo is the whole system on one machine. It creates (or reuses) a local
 SQLite file, seeds a program of cities, venues, microbrands and pop-up
 events with their assortments (product names and prices from the UCI
-Online Retail catalogue), creates an admin token, prints the URL and the
-token, and serves until interrupted. Running it again reuses the data.
+Online Retail catalogue) and a year of closed events with their
+telemetry, sales, refunds, listings and check-ins, creates an admin
+token, prints the URL and the token, and serves until interrupted.
+Running it again reuses the data.
 
 Simulated edge agents feed live readings and sell at their tills, each
 on a fixed port from --pos-port-base up. Logs go to a file (--log-file,
@@ -46,30 +47,11 @@ short live summary line instead.`,
 			}
 			defer logw.Close()
 			m.Logger = newLogger(logw)
-			if err := m.Open(ctx); err != nil {
+			if err := seedDemo(ctx, m.DSN, seed, out); err != nil {
 				return err
 			}
-			res, err := sim.Seed(ctx, sim.Services{
-				Program:    m.DB,
-				Cities:     m.DB,
-				Venues:     m.DB,
-				Brands:     m.DB,
-				Events:     m.DB,
-				SKUs:       m.DB,
-				Assortment: m.DB,
-				Devices:    m.DB,
-			}, sim.SeedOptions{
-				Now:  time.Now(),
-				Seed: seed,
-				Log:  func(format string, args ...any) { fmt.Fprintf(out, "  "+format+"\n", args...) },
-			})
-			if err != nil {
-				return errors.Join(fmt.Errorf("seed demo: %w", err), m.Close())
-			}
-			if res.Skipped {
-				fmt.Fprintf(out, "reusing the demo program already in %s\n", m.DSN)
-			} else {
-				fmt.Fprintf(out, "seeded the demo program (%d events) into %s\n", res.Events, m.DSN)
+			if err := m.Open(ctx); err != nil {
+				return err
 			}
 			if err := seedDiscovery(ctx, m, out, time.Now()); err != nil {
 				return errors.Join(err, m.Close())
