@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/popkit/popkit"
+	"github.com/popkit/popkit/fulfil"
 )
 
 // HistoryServices is what SeedHistory writes through. The sqlstore.DB
@@ -32,6 +33,9 @@ type HistoryServices struct {
 	Tiers      popkit.TierService
 	Members    popkit.MemberService
 	Funnel     popkit.FunnelService
+	// Fulfilment places the same-day orders' hubs and moves their
+	// fulfilment orders; nil seeds no same-day orders.
+	Fulfilment fulfil.Service
 }
 
 // HistoryOptions control SeedHistory.
@@ -57,6 +61,9 @@ type HistoryResult struct {
 	Entries, Sales int64
 	Rollups        int
 	Refunds        int
+	// SameDay orders placed; Delivered (same day or, for a few, the next
+	// morning) and Cancelled by the customer among them.
+	SameDay, Delivered, Cancelled int
 	Listings       int // published part-way through their event
 	Members        int
 	Checkins       int
@@ -105,7 +112,10 @@ var historyNames = map[string][]string{
 // interval, as commercial people counters report), till queue, fridge
 // temperature and energy per 15 minutes, and till sales following the
 // shopper model (conversion in [ConversionLow, ConversionHigh], baskets
-// weighted by UCI demand). About 1.5% of sales are refunded later.
+// weighted by UCI demand). About 1.5% of sales are refunded later. A few
+// same-day orders a day go to each city's kitting hub and are delivered
+// (a few only the next morning, a few cancelled by the customer; see
+// history_sameday.go).
 // Footfall follows the Melbourne weekly profile in each venue's local
 // hours, only while a session is open. Half the events get a listing
 // published on the morning of their second day, after which footfall is
@@ -134,15 +144,18 @@ func SeedHistory(ctx context.Context, svc HistoryServices, opt HistoryOptions) (
 	if err := h.seedMembers(ctx); err != nil {
 		return nil, err
 	}
+	if err := h.seedHubs(ctx); err != nil {
+		return nil, err
+	}
 	plans := h.plan()
 	for _, p := range plans {
 		if err := h.event(ctx, p); err != nil {
 			return nil, fmt.Errorf("history event %q: %w", p.name, err)
 		}
 	}
-	logf("seeded a year of history: %d closed events (%d days) in 4 cities, %d door entries, %d till sales (%.1f%%), %d refunds, %d rollups, %d listings published part-way, %d check-ins of %d members",
+	logf("seeded a year of history: %d closed events (%d days) in 4 cities, %d door entries, %d till sales (%.1f%%), %d refunds, %d same-day orders (%d delivered, %d cancelled), %d rollups, %d listings published part-way, %d check-ins of %d members",
 		h.res.Events, h.res.Days, h.res.Entries, h.res.Sales, 100*float64(h.res.Sales)/float64(max(1, h.res.Entries)),
-		h.res.Refunds, h.res.Rollups, h.res.Listings, h.res.Checkins, h.res.Members)
+		h.res.Refunds, h.res.SameDay, h.res.Delivered, h.res.Cancelled, h.res.Rollups, h.res.Listings, h.res.Checkins, h.res.Members)
 	return h.res, nil
 }
 
@@ -348,9 +361,15 @@ func (h *historian) event(ctx context.Context, p historyPlan) error {
 		publishedAt = publishedAt.Add(-2 * time.Hour)
 	}
 	tr := h.traffic(e, d, v, items, publishedAt)
+	planned := h.planSameDay(e, v, items)
 	sold := map[string]int{}
 	for _, s := range tr.sales {
 		for _, l := range s.Lines {
+			sold[l.SKUID] += l.Quantity
+		}
+	}
+	for _, p := range planned {
+		for _, l := range p.lines {
 			sold[l.SKUID] += l.Quantity
 		}
 	}
@@ -371,6 +390,9 @@ func (h *historian) event(ctx context.Context, p historyPlan) error {
 		}
 	}
 	if err := h.ingest(ctx, e.ID, d.ID, tr); err != nil {
+		return err
+	}
+	if err := h.sameDay(ctx, e.ID, planned); err != nil {
 		return err
 	}
 	if err := h.refunds(ctx, tr); err != nil {

@@ -26,7 +26,7 @@ func seedHistory(t *testing.T) (*sqlstore.DB, *sim.HistoryResult) {
 	}
 	start, cpu := time.Now(), cpuTime()
 	res, err := sim.SeedHistory(ctx, sim.HistoryServices{Venues: db, Brands: db, SKUs: db, Events: db, Assortment: db, Devices: db,
-		Telemetry: db, Orders: db, Listings: db, Tiers: db, Members: db, Funnel: db},
+		Telemetry: db, Orders: db, Listings: db, Tiers: db, Members: db, Funnel: db, Fulfilment: db},
 		sim.HistoryOptions{Now: testNow, Seed: 1, SetClock: clock.Set})
 	if err != nil {
 		t.Fatal(err)
@@ -82,6 +82,7 @@ func TestSeedHistory(t *testing.T) {
 	}
 
 	var entries, sales, refunded int64
+	var sameDay, delivered, cancelled int
 	concept := map[string][]*popkit.Event{}
 	for _, e := range history {
 		concept[e.Name+"@"+e.VenueID] = append(concept[e.Name+"@"+e.VenueID], e)
@@ -109,6 +110,15 @@ func TestSeedHistory(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, o := range orders {
+			if o.Channel == popkit.ChannelSameDay {
+				sameDay++
+				switch o.Status {
+				case popkit.OrderCancelled:
+					cancelled++
+				case popkit.OrderFulfilled, popkit.OrderCompleted:
+					delivered++
+				}
+			}
 			if o.Channel != popkit.ChannelPOS {
 				continue
 			}
@@ -133,6 +143,10 @@ func TestSeedHistory(t *testing.T) {
 	}
 	if r := float64(refunded) / float64(sales); refunded == 0 || r > 0.03 {
 		t.Errorf("%d of %d sales refunded, want a few (about 1.5%%)", refunded, sales)
+	}
+
+	if sameDay != res.SameDay || delivered != res.Delivered || cancelled != res.Cancelled || sameDay < 50 || cancelled == 0 || cancelled > sameDay/10 {
+		t.Errorf("same-day orders %d, delivered %d, cancelled %d; the seed says %d, %d, %d", sameDay, delivered, cancelled, res.SameDay, res.Delivered, res.Cancelled)
 	}
 
 	exc, _, err := db.FindExceptions(ctx, popkit.ExceptionFilter{Page: popkit.Page{Limit: 10}})

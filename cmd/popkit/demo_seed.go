@@ -46,7 +46,7 @@ func seedDemo(ctx context.Context, dsn string, seed int64, out io.Writer) (err e
 		return fmt.Errorf("seed listings: %w", err)
 	}
 	h, err := sim.SeedHistory(ctx, sim.HistoryServices{Venues: db, Brands: db, SKUs: db, Events: db, Assortment: db, Devices: db,
-		Telemetry: db, Orders: db, Listings: db, Tiers: db, Members: db, Funnel: db},
+		Telemetry: db, Orders: db, Listings: db, Tiers: db, Members: db, Funnel: db, Fulfilment: db},
 		sim.HistoryOptions{Now: now, Seed: seed, SetClock: clock.Set, Log: logf})
 	clock.Reset()
 	if err != nil {
