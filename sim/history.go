@@ -64,9 +64,9 @@ type HistoryResult struct {
 	// SameDay orders placed; Delivered (same day or, for a few, the next
 	// morning) and Cancelled by the customer among them.
 	SameDay, Delivered, Cancelled int
-	Listings       int // published part-way through their event
-	Members        int
-	Checkins       int
+	Listings                      int // published part-way through their event
+	Members                       int
+	Checkins                      int
 	// Concept names the pop-up run twice at one venue, and Iterations
 	// its two events, first run first.
 	Concept    string
