@@ -83,7 +83,7 @@ const historyEventsPerCity = 6
 
 // historyPeakPerHour is a history pop-up's entries in the busiest hour of
 // the week (the footfall profile's 1.0), before the event's own scale.
-const historyPeakPerHour = 80
+const historyPeakPerHour = 65
 
 // listingUplift is the simulated effect of publishing a listing: footfall
 // after publication is this much higher than the same hours would have

@@ -5,8 +5,12 @@
 // four time zones, eight venues, eight microbrands with the 300 products of
 // the embedded catalogue (real names and prices from the UCI Online Retail
 // data set, see CATALOG.md), and eighteen events placed around a given
-// instant: closed ones in the past, open ones whose session covers that
-// instant in the venue's local time, scheduled ones ahead and one cancelled.
+// instant: closed ones in the past, open ones running that day in their
+// city's local opening hours, scheduled ones ahead and one cancelled.
+// SeedListings adds listings and members, and SeedHistory a year of closed
+// events with everything they produced. RunEdge feeds real edge agents from
+// simulated sensors and RingUpSales plays the cashier. DEMO.md lists every
+// assumption of the simulation and its source.
 package sim
 
 import (
