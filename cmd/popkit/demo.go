@@ -38,8 +38,11 @@ short live summary line instead.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
 			out := cmd.OutOrStdout()
-			if posPortBase < 1 || posPortBase+edgeAgents-1 > 65535 {
-				return fmt.Errorf("--pos-port-base %d: the tills need ports %d to %d, which must be 1-65535", posPortBase, posPortBase, posPortBase+edgeAgents-1)
+			if _, port, err := net.SplitHostPort(m.Addr); err == nil && port == "0" && !cmd.Flags().Changed("pos-port-base") {
+				posPortBase = 0 // --addr picks a free port: so do the tills
+			}
+			if posPortBase < 0 || posPortBase > 0 && posPortBase+edgeAgents-1 > 65535 {
+				return fmt.Errorf("--pos-port-base %d: the tills need ports %d to %d, which must be 1-65535 (0: free ports)", posPortBase, posPortBase, posPortBase+edgeAgents-1)
 			}
 			logw, logPath, err := openDemoLog(logFile, m.DSN, cmd.ErrOrStderr())
 			if err != nil {
@@ -136,7 +139,7 @@ press Ctrl-C to stop
 	addDBFlag(cmd, &m.DSN, "./popkit-demo.db")
 	cmd.Flags().Int64Var(&seed, "seed", 1, "random seed of the generated program")
 	cmd.Flags().IntVar(&edgeAgents, "edge-agents", 4, "simulated edge agents feeding live readings, one per open pop-up (0: none)")
-	cmd.Flags().IntVar(&posPortBase, "pos-port-base", 8090, "port of the first simulated till (and its agent's sensor input); the others follow")
+	cmd.Flags().IntVar(&posPortBase, "pos-port-base", 8090, "port of the first simulated till (and its agent's sensor input); the others follow; 0 picks free ports (the default when --addr has port 0)")
 	cmd.Flags().StringVar(&logFile, "log-file", "", `where the demo logs (default: beside the database, ./popkit-demo.log; "-": stderr)`)
 	return cmd
 }

@@ -123,7 +123,7 @@ func collectSummary(ctx context.Context, m *Main, tills []demoTill, counts *demo
 		if st, err := m.DB.FindDeviceStatus(ctx, t.site.device.ID); err == nil {
 			s.Readings += st.RecordsStored
 		}
-		if tillOnline(ctx, client, "http://"+t.addr) {
+		if u := t.url(); u != "" && tillOnline(ctx, client, u) {
 			s.TillsOnline++
 		}
 	}

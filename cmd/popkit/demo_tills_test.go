@@ -41,6 +41,11 @@ func TestPlanTills(t *testing.T) {
 	if len(addrs) != len(tills) || len(labels) != len(tills) {
 		t.Errorf("tills share ports or labels: %v %v", addrs, labels)
 	}
+	for _, till := range planTills(sites, now, "127.0.0.1", 0, 4) {
+		if till.addr != "127.0.0.1:0" {
+			t.Errorf("port base 0: till at %s, want a free port (127.0.0.1:0)", till.addr)
+		}
+	}
 	all := planTills(sites, now, "127.0.0.1", 8090, 10)
 	if len(all) != 4 || !strings.HasPrefix(all[3].label, "queen-victoria-market") || all[3].addr != "127.0.0.1:8093" {
 		t.Errorf("the closed pop-up's till = %+v, want last on port 8093", all[len(all)-1])

@@ -24,14 +24,24 @@ import (
 // and how its till is labelled.
 type demoTill struct {
 	site  *demoSite
-	addr  string // host:port
-	label string // the till's label: the venue's slug and "till-1"
+	addr  string                  // host:port; port 0 picks a free one
+	label string                  // the till's label: the venue's slug and "till-1"
+	bound *atomic.Pointer[string] // the address the agent listens on, once it does
+}
+
+// url returns the till's base URL once its agent listens, else "".
+func (t demoTill) url() string {
+	if a := t.bound.Load(); a != nil {
+		return "http://" + *a
+	}
+	return ""
 }
 
 // planTills chooses the sites that get a simulated edge agent and the
 // fixed address of each: the first n sites, those open at now first (so
 // that the tills that start selling are in cities where it is daytime),
-// on host at ports base, base+1, …, each till labelled with its venue.
+// on host at ports base, base+1, … (all port 0, free ports, when base is
+// 0), each till labelled with its venue.
 func planTills(sites []*demoSite, now time.Time, host string, base, n int) []demoTill {
 	order := slices.Clone(sites)
 	slices.SortStableFunc(order, func(a, b *demoSite) int {
@@ -40,7 +50,11 @@ func planTills(sites []*demoSite, now time.Time, host string, base, n int) []dem
 	n = min(n, len(order))
 	tills := make([]demoTill, n)
 	for i, s := range order[:n] {
-		tills[i] = demoTill{site: s, addr: net.JoinHostPort(host, strconv.Itoa(base+i)), label: sim.TillLabel(s.venue.Name)}
+		port := 0
+		if base > 0 {
+			port = base + i
+		}
+		tills[i] = demoTill{site: s, addr: net.JoinHostPort(host, strconv.Itoa(port)), label: sim.TillLabel(s.venue.Name), bound: new(atomic.Pointer[string])}
 	}
 	return tills
 }
@@ -105,6 +119,8 @@ func startDemoEdge(ctx context.Context, m *Main, tills []demoTill, counts *demoC
 		mu.Lock()
 		fmt.Fprintf(out, "  till %-32s http://%s/pos\n", site.Till, agent.Addr())
 		mu.Unlock()
+		addr := agent.Addr()
+		tills[index[site.DeviceID]].bound.Store(&addr)
 		c := &cashier{url: "http://" + agent.Addr(), oversell: site.Flaky, pending: pending[site.DeviceID], counts: counts,
 			seed: seed + int64(index[site.DeviceID]), logger: logger.With("till", site.Till)}
 		cashiers.Go(func() { c.run(ctx) })
