@@ -14,11 +14,10 @@ import (
 
 // History sensor intervals: the people counters at the two doors report
 // entries and exits every 5 minutes (as commercial counters push
-// intervals; occupancy follows from them), the till camera its queue
-// every 5 minutes, the fridge logger and the energy meter
-// every 15 minutes. Each report is one rollup at the interval's first
-// minute holding the whole interval, which keeps a year of history to a
-// few tens of thousands of rollups.
+// intervals; occupancy follows from them); the till camera (queue), the
+// fridge logger and the energy meter every 15 minutes. Each report is one
+// rollup at the interval's first minute holding the whole interval, which
+// keeps a year of history to a few tens of thousands of rollups.
 const (
 	historyCountEvery = 5 * time.Minute
 	historySlowEvery  = 15 * time.Minute
@@ -78,9 +77,9 @@ func (h *historian) traffic(e *popkit.Event, d *popkit.Device, v *venue, items [
 			h.res.Entries += in
 			add(t, &popkit.Rollup{Sensor: "door-1", Kind: popkit.RollupFootfall, In: in1, Out: out1})
 			add(t, &popkit.Rollup{Sensor: "door-2", Kind: popkit.RollupFootfall, In: in - in1, Out: out - out1})
-			q := float64(occ) * 0.12
-			add(t, &popkit.Rollup{Sensor: "tills", Kind: popkit.RollupQueue, QueueSamples: 5, QueueP50: math.Floor(q), QueueP95: math.Ceil(q * 1.5), QueueMax: math.Ceil(q*1.5) + 1, OpenTills: 1 + int(occ/25)})
 			if t.Sub(start)%historySlowEvery == 0 {
+				q := float64(occ) * 0.12
+				add(t, &popkit.Rollup{Sensor: "tills", Kind: popkit.RollupQueue, QueueSamples: 15, QueueP50: math.Floor(q), QueueP95: math.Ceil(q * 1.5), QueueMax: math.Ceil(q*1.5) + 1, OpenTills: 1 + int(occ/25)})
 				mean := 3.8 + 0.4*h.rng.NormFloat64()
 				add(t, &popkit.Rollup{Sensor: "fridge-1", Kind: popkit.RollupTemperature, TempSamples: 15, TempMin: round2(mean - 0.4), TempMean: round2(mean), TempMax: round2(mean + 0.5)})
 				used := (1.5 + 0.02*float64(occ)) * historySlowEvery.Hours()

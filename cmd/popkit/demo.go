@@ -16,6 +16,7 @@ func newDemoCmd() *cobra.Command {
 	var seed int64
 	var edgeAgents, posPortBase int
 	var logFile string
+	history := true
 	cmd := &cobra.Command{
 		Use:   "demo",
 		Short: "Seed a realistic pop-up program into a local database and serve it",
@@ -50,7 +51,7 @@ short live summary line instead.`,
 			}
 			defer logw.Close()
 			m.Logger = newLogger(logw)
-			if err := seedDemo(ctx, m.DSN, seed, out); err != nil {
+			if err := seedDemo(ctx, m.DSN, seed, history, out); err != nil {
 				return err
 			}
 			if err := m.Open(ctx); err != nil {
@@ -140,6 +141,7 @@ press Ctrl-C to stop
 	cmd.Flags().Int64Var(&seed, "seed", 1, "random seed of the generated program")
 	cmd.Flags().IntVar(&edgeAgents, "edge-agents", 4, "simulated edge agents feeding live readings, one per open pop-up (0: none)")
 	cmd.Flags().IntVar(&posPortBase, "pos-port-base", 8090, "port of the first simulated till (and its agent's sensor input); the others follow; 0 picks free ports (the default when --addr has port 0)")
+	cmd.Flags().BoolVar(&history, "history", true, "seed a year of closed events with their telemetry and sales on first run (a few seconds)")
 	cmd.Flags().StringVar(&logFile, "log-file", "", `where the demo logs (default: beside the database, ./popkit-demo.log; "-": stderr)`)
 	return cmd
 }

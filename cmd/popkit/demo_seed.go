@@ -17,8 +17,9 @@ import (
 // (sim.SeedHistory). It opens its own store whose clock SeedHistory moves
 // into the past while it writes, so that store-set times (publications,
 // transitions) fall where they happened; nothing else uses that store.
-// When the program is already there it writes nothing.
-func seedDemo(ctx context.Context, dsn string, seed int64, out io.Writer) (err error) {
+// When the program is already there it writes nothing; with history false
+// it seeds no history.
+func seedDemo(ctx context.Context, dsn string, seed int64, history bool, out io.Writer) (err error) {
 	db, err := sqlstore.Open(ctx, dsn)
 	if err != nil {
 		return err
@@ -44,6 +45,10 @@ func seedDemo(ctx context.Context, dsn string, seed int64, out io.Writer) (err e
 	if _, err := sim.SeedListings(ctx, sim.ListingServices{Brands: db, Events: db, Listings: db, Tiers: db, Members: db},
 		sim.SeedOptions{Now: now, Log: logf}); err != nil {
 		return fmt.Errorf("seed listings: %w", err)
+	}
+	if !history {
+		fmt.Fprintf(out, "seeded the demo program (%d events, no history) in %s into %s\n", res.Events, time.Since(start).Round(10*time.Millisecond), dsn)
+		return nil
 	}
 	h, err := sim.SeedHistory(ctx, sim.HistoryServices{Venues: db, Brands: db, SKUs: db, Events: db, Assortment: db, Devices: db,
 		Telemetry: db, Orders: db, Listings: db, Tiers: db, Members: db, Funnel: db, Fulfilment: db},
