@@ -15,10 +15,12 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/popkit/popkit"
 	"github.com/popkit/popkit/edge"
 )
 
@@ -34,6 +36,40 @@ type EdgeSite struct {
 	// fridge-1) warm up to about 11 °C that long after the agent starts,
 	// and stay warm: a cold-chain excursion for the demo.
 	FridgeFailsAfter time.Duration
+	// Listen is the agent's listener (sensor input and till), e.g.
+	// "127.0.0.1:8090"; empty picks a free port.
+	Listen string
+	// Till labels the agent's till on its page, receipts and sales; empty
+	// keeps the agent's default.
+	Till string
+	// Location and Sessions are the venue's zone and the event's opening
+	// sessions: the doors count entries only inside a session, shaped by
+	// the footfall profile at the venue's local hour. With no sessions the
+	// doors never close (tests).
+	Location *time.Location
+	Sessions []popkit.Session
+}
+
+// OpenAt reports whether a session of the site covers t; a site without
+// sessions is always open.
+func (s EdgeSite) OpenAt(t time.Time) bool {
+	if len(s.Sessions) == 0 {
+		return true
+	}
+	for _, ss := range s.Sessions {
+		if !t.Before(ss.StartUTC) && t.Before(ss.EndUTC) {
+			return true
+		}
+	}
+	return false
+}
+
+// local returns t in the venue's zone (t's own zone without one).
+func (s EdgeSite) local(t time.Time) time.Time {
+	if s.Location == nil {
+		return t
+	}
+	return t.In(s.Location)
 }
 
 // EdgeSimOptions configure RunEdge.
@@ -51,6 +87,9 @@ type EdgeSimOptions struct {
 	Logger       *slog.Logger
 	Configure    func(*edge.Config) // optional changes to each agent's config
 	Ready        func(site EdgeSite, agent *edge.Agent)
+	// Entries, when set, hears of every tick's door entries at a site:
+	// the demo's cashiers serve a share of them (see Buyers).
+	Entries func(site EdgeSite, n int64)
 }
 
 // RunEdge runs an edge agent and its simulated sensors per site until ctx
@@ -95,6 +134,12 @@ func RunEdge(ctx context.Context, o EdgeSimOptions) error {
 		c.ServerURL, c.Token, c.DeviceID, c.EventID = serverURL, site.Token, site.DeviceID, site.EventID
 		c.DataDir = filepath.Join(o.DataDir, site.DeviceID)
 		c.Listen = "127.0.0.1:0"
+		if site.Listen != "" {
+			c.Listen = site.Listen
+		}
+		if site.Till != "" {
+			c.POS.Till = site.Till
+		}
 		c.RetryMax = 10 * time.Second
 		if o.Configure != nil {
 			o.Configure(&c)
@@ -184,15 +229,21 @@ func poisson(rng *rand.Rand, m float64) int64 {
 // report sends one tick of readings.
 func (s *sensors) report(ctx context.Context, now time.Time) error {
 	hours := s.o.Tick.Hours()
-	rate := s.o.PeakPerHour * s.scale * s.profile.At(now)
+	rate := 0.0
+	open := s.site.OpenAt(now)
+	if open {
+		rate = s.o.PeakPerHour * s.scale * s.profile.At(s.site.local(now))
+	}
 	var rs []map[string]any
 	add := func(m map[string]any) {
 		m["ts"] = now.Add(time.Duration(len(rs)) * time.Microsecond).UTC().Format(time.RFC3339Nano)
 		rs = append(rs, m)
 	}
 	const meanStay = 20 * time.Minute
+	var entries int64
 	for door := range 2 {
 		in := poisson(s.rng, rate*hours/2)
+		entries += in
 		var out int64
 		for range in {
 			s.nextID++
@@ -201,6 +252,9 @@ func (s *sensors) report(ctx context.Context, now time.Time) error {
 			add(map[string]any{"type": "presence", "sensor": "ble", "id": id, "action": "enter"})
 		}
 		leave := float64(len(s.inside)) * s.o.Tick.Seconds() / meanStay.Seconds() / 2
+		if !open {
+			leave = float64(len(s.inside)) // closing time: everyone leaves
+		}
 		for n := poisson(s.rng, leave); n > 0 && len(s.inside) > 0; n-- {
 			i := s.rng.IntN(len(s.inside))
 			add(map[string]any{"type": "presence", "sensor": "ble", "id": s.inside[i], "action": "exit"})
@@ -221,8 +275,15 @@ func (s *sensors) report(ctx context.Context, now time.Time) error {
 		fridge += 7 // the compressor failed
 	}
 	add(map[string]any{"type": "temperature", "sensor": "fridge-1", "celsius": math.Round(fridge*100) / 100})
-	s.kwh += (1.5 + 0.02*float64(occ)) * hours
+	load := 0.4 // fridge and standby when closed, kW
+	if open {
+		load = 1.5 + 0.02*float64(occ)
+	}
+	s.kwh += load * hours
 	add(map[string]any{"type": "energy", "sensor": "meter-1", "kwh": math.Round(s.kwh*1000) / 1000})
+	if s.o.Entries != nil && entries > 0 {
+		s.o.Entries(s.site, entries)
+	}
 	body, err := json.Marshal(rs)
 	if err != nil {
 		return fmt.Errorf("encode readings: %w", err)
@@ -284,4 +345,15 @@ func newFlakyLink(ctx context.Context, target string, offFor, period time.Durati
 		}
 	}()
 	return "http://" + ln.Addr().String(), nil
+}
+
+// TillLabel returns the label of the demo till at the named venue: the
+// venue's slug and "till-1", e.g. "queen-victoria-market:till-1", so each
+// till says where it stands.
+func TillLabel(venue string) string {
+	l := slugify(venue)
+	if len(l) > 50 {
+		l = strings.TrimRight(l[:50], "-")
+	}
+	return l + ":till-1"
 }

@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -149,4 +151,45 @@ func uplinkErrors(t *testing.T, a *edge.Agent) int {
 		}
 	}
 	return 0
+}
+
+// TestSensorsFollowLocalOpeningHours checks that a simulated site's doors
+// count entries only while a session is open in the venue's zone, shaped
+// by the footfall profile at the venue's local hour: none at 01:51 in
+// Melbourne, a lunchtime crowd at 13:00 there.
+func TestSensorsFollowLocalOpeningHours(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusAccepted) }))
+	defer srv.Close()
+	p, err := LoadFootfallProfile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	loc, err := time.LoadLocation("Australia/Melbourne")
+	if err != nil {
+		t.Fatal(err)
+	}
+	day := func(h, m int) time.Time { return time.Date(2026, 5, 13, h, m, 0, 0, loc) }
+	var entries int64
+	site := EdgeSite{Name: "Queen Victoria Market", DeviceID: "0195f3a0-0000-7000-8000-000000000001", Location: loc,
+		Sessions: []popkit.Session{{StartUTC: day(10, 0).UTC(), EndUTC: day(21, 0).UTC()}}}
+	s := &sensors{site: site, url: srv.URL, profile: p, rng: rand.New(rand.NewPCG(1, 2)), scale: 1,
+		o: EdgeSimOptions{Tick: time.Minute, PeakPerHour: 600, Logger: slog.New(slog.DiscardHandler), Entries: func(_ EdgeSite, n int64) { entries += n }}}
+	count := func(from time.Time) int64 {
+		entries = 0
+		for i := range 60 {
+			if err := s.report(context.Background(), from.Add(time.Duration(i)*time.Minute)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return entries
+	}
+	if n := count(day(1, 51)); n != 0 {
+		t.Errorf("%d entries in the hour from 01:51 local, when the pop-up is closed", n)
+	}
+	// Wednesday 13:00-14:00 in Melbourne: the profile's weight times 600.
+	want := 600 * p.At(day(13, 0))
+	if n := count(day(13, 0)); float64(n) < want*0.7 || float64(n) > want*1.3 {
+		t.Errorf("%d entries from 13:00 local, want about %.0f (the Melbourne profile at the venue's hour)", n, want)
+	}
 }

@@ -20,6 +20,7 @@ import (
 // tillItem is the part of GET /pos/api/items the simulated cashier reads.
 type tillItem struct {
 	SKUID      string `json:"sku_id"`
+	Name       string `json:"name"`
 	PriceMinor *int64 `json:"price_minor"`
 	Stock      int64  `json:"stock"`
 }
@@ -33,16 +34,19 @@ type tillView struct {
 	CardOfflineMaxTotal int64 `json:"card_offline_max_total"`
 }
 
-// RingUpSales rings up n plausible sales at the till of the edge agent at
-// baseURL (e.g. "http://127.0.0.1:8181") through its POS JSON API, as a
-// cashier would: one to three products a basket, mostly one of each,
-// products in stock preferred; paid about 60% on the card terminal
-// (external, with a reference), 25% cash and 15% card taken offline while
-// the offline card caps allow it (else cash). A basket that the till says
-// would take stock below zero is confirmed (the goods are in the
-// customer's hands) and becomes an oversell for the server to reconcile.
-// Each sale carries its own id, so a retry after a lost answer is not
-// counted twice. It returns the number of sales stored.
+// RingUpSales serves n customers at the till of the edge agent at baseURL
+// (e.g. "http://127.0.0.1:8181") through its POS JSON API, as a cashier
+// would. Each customer takes a basket of the shopper model (see
+// shopper.go): one to three products in stock, chosen in proportion to
+// their UCI demand, mostly one unit each; paid about 60% on the card
+// terminal (external, with a reference), 25% cash and 15% card taken
+// offline while the offline card caps allow it (else cash). A customer
+// finds only what is on the shelf: products the till shows out of stock
+// are not offered, and a basket the till says would take stock below zero
+// is put back, never confirmed, so the cashier opens no oversell. Each
+// sale carries its own id, so a retry after a lost answer is not counted
+// twice. It returns the number of sales stored, fewer than n when the
+// shelves run empty.
 func RingUpSales(ctx context.Context, baseURL string, n int, rng *rand.Rand) (int, error) {
 	base := strings.TrimRight(baseURL, "/")
 	client := &http.Client{Timeout: 15 * time.Second}
@@ -52,9 +56,12 @@ func RingUpSales(ctx context.Context, baseURL string, n int, rng *rand.Rand) (in
 		if err := tillGet(ctx, client, base+"/pos/api/items", &v); err != nil {
 			return done, err
 		}
+		if !hasPriced(v.Items) {
+			return done, errors.New("the till has no priced products: has the agent fetched its assortment?")
+		}
 		basket := pickBasket(v.Items, rng)
 		if len(basket) == 0 {
-			return done, errors.New("the till has no priced products: has the agent fetched its assortment?")
+			continue // sold out: the customer leaves
 		}
 		req := edge.SaleRequest{ID: uuid.Must(uuid.NewV7()).String()}
 		var total int64
@@ -69,7 +76,11 @@ func RingUpSales(ctx context.Context, baseURL string, n int, rng *rand.Rand) (in
 		case x < 0.75 && total <= v.CardOfflineMaxTx && v.Unsynced.CardOfflineMinor+total <= v.CardOfflineMaxTotal:
 			req.Payment.Method = popkit.PaymentCardOffline
 		}
-		if err := ringUp(ctx, client, base, req); err != nil {
+		err := ringUp(ctx, client, base, req)
+		if errors.Is(err, errPutBack) {
+			continue
+		}
+		if err != nil {
 			return done, err
 		}
 		done++
@@ -84,33 +95,30 @@ type basket []struct {
 	qty   int
 }
 
-// pickBasket chooses one to three distinct priced products, in stock when
-// there are any, with quantity 1 (80%) or 2.
-func pickBasket(items []tillItem, rng *rand.Rand) basket {
-	var priced, inStock []tillItem
+// hasPriced reports whether the till prices any product.
+func hasPriced(items []tillItem) bool {
 	for _, it := range items {
-		if it.PriceMinor == nil {
-			continue
-		}
-		priced = append(priced, it)
-		if it.Stock > 0 {
-			inStock = append(inStock, it)
+		if it.PriceMinor != nil {
+			return true
 		}
 	}
-	pool := inStock
-	if len(pool) == 0 {
-		pool = priced
+	return false
+}
+
+// pickBasket chooses a basket of the shopper model among the priced
+// products in stock, never more units of a product than the till has.
+func pickBasket(items []tillItem, rng *rand.Rand) basket {
+	var pool []tillItem
+	var weights []float64
+	for _, it := range items {
+		if it.PriceMinor != nil && it.Stock > 0 {
+			pool = append(pool, it)
+			weights = append(weights, demandWeight(it.Name))
+		}
 	}
 	var b basket
-	want := 1 + rng.IntN(3)
-	for _, i := range rng.Perm(len(pool)) {
-		if len(b) == want {
-			break
-		}
-		q := 1
-		if rng.Float64() < 0.2 {
-			q = 2
-		}
+	for _, i := range pickWeighted(rng, weights, basketSize(rng)) {
+		q := min(lineQuantity(rng), int(pool[i].Stock))
 		b = append(b, struct {
 			sku   string
 			price int64
@@ -120,8 +128,12 @@ func pickBasket(items []tillItem, rng *rand.Rand) basket {
 	return b
 }
 
-// ringUp posts one sale, confirming an oversell and retrying (same id)
-// after a transport error or a 503, a few times.
+// errPutBack is ringUp's answer when the till says the basket would take
+// stock below zero: the customer puts it back.
+var errPutBack = errors.New("basket put back: not enough stock")
+
+// ringUp posts one sale, retrying (same id) after a transport error or a
+// 503, a few times. An oversell is never confirmed: errPutBack.
 func ringUp(ctx context.Context, client *http.Client, base string, req edge.SaleRequest) error {
 	for attempt := 0; attempt < 5; attempt++ {
 		body, err := json.Marshal(req)
@@ -151,8 +163,8 @@ func ringUp(ctx context.Context, client *http.Client, base string, req edge.Sale
 		switch {
 		case resp.StatusCode == http.StatusCreated || resp.StatusCode == http.StatusOK:
 			return nil
-		case resp.StatusCode == http.StatusConflict && len(p.Shortfalls) > 0 && !req.AllowOversell:
-			req.AllowOversell = true
+		case resp.StatusCode == http.StatusConflict && len(p.Shortfalls) > 0:
+			return errPutBack
 		case resp.StatusCode == http.StatusServiceUnavailable:
 			time.Sleep(time.Duration(attempt+1) * 100 * time.Millisecond)
 		default:

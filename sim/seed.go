@@ -5,8 +5,12 @@
 // four time zones, eight venues, eight microbrands with the 300 products of
 // the embedded catalogue (real names and prices from the UCI Online Retail
 // data set, see CATALOG.md), and eighteen events placed around a given
-// instant: closed ones in the past, open ones whose session covers that
-// instant in the venue's local time, scheduled ones ahead and one cancelled.
+// instant: closed ones in the past, open ones running that day in their
+// city's local opening hours, scheduled ones ahead and one cancelled.
+// SeedListings adds listings and members, and SeedHistory a year of closed
+// events with everything they produced. RunEdge feeds real edge agents from
+// simulated sensors and RingUpSales plays the cashier. DEMO.md lists every
+// assumption of the simulation and its source.
 package sim
 
 import (
@@ -62,21 +66,17 @@ const (
 	Currency = "GBP"
 )
 
-// Opening hours of a regular session, in the venue's local time.
-const (
-	openHour     = 10
-	sessionHours = 9 // 10:00-19:00
-)
-
 // Seed creates the demo program through the services. It is idempotent: when
 // the program is already seeded (the brand with slug "pantry-lane" exists)
 // it writes nothing and returns Skipped=true. Seed does not clean up after a
 // failure; a failed seed is best retried on a fresh database.
 //
 // Events are created scheduled and then moved through the legal status
-// transitions; an open event whose venue is outside 10:00-19:00 at Now gets
-// nine-hour sessions that start two hours before Now's local hour, so that
-// the demo always has events open right now.
+// transitions. Every session keeps its city's opening hours in the venue's
+// local time (Berlin 09:00-20:00, London 10:00-20:00, New York and
+// Melbourne 10:00-21:00): an open event runs today, but it is open right
+// now only when Now falls inside those hours. Together the four cities'
+// hours cover every hour of the day, so some pop-up is always open.
 func Seed(ctx context.Context, svc Services, opt SeedOptions) (*SeedResult, error) {
 	if opt.Now.IsZero() {
 		opt.Now = time.Now()
@@ -253,14 +253,17 @@ func (s *seeder) sessions(ep eventPlan, nowLocal time.Time) []popkit.Session {
 	// Wall-clock arithmetic in UTC, where every day has 24 hours; the
 	// store resolves the local times in the venue's zone.
 	today := time.Date(nowLocal.Year(), nowLocal.Month(), nowLocal.Day(), 0, 0, 0, 0, time.UTC)
-	startHour := openHour
-	if h := nowLocal.Hour(); ep.kind == current && (h < openHour || h >= openHour+sessionHours) {
-		startHour = h - 2
-	}
-	out := make([]popkit.Session, ep.days)
+	return localSessions(today.AddDate(0, 0, ep.startDay), ep.days, s.venues[ep.venue].city)
+}
+
+// localSessions returns days sessions from the local date first (midnight
+// in UTC, used as a wall clock), each from the city's opening to its
+// closing hour.
+func localSessions(first time.Time, days int, c *cityPlan) []popkit.Session {
+	out := make([]popkit.Session, days)
 	for d := range out {
-		start := today.AddDate(0, 0, ep.startDay+d).Add(time.Duration(startHour) * time.Hour)
-		end := start.Add(sessionHours * time.Hour)
+		start := first.AddDate(0, 0, d).Add(time.Duration(c.open) * time.Hour)
+		end := start.Add(time.Duration(c.close-c.open) * time.Hour)
 		out[d] = popkit.Session{
 			Start: popkit.LocalTime(start.Format(popkit.LocalLayout)),
 			End:   popkit.LocalTime(end.Format(popkit.LocalLayout)),
@@ -275,7 +278,7 @@ func (s *seeder) costs(c *cityPlan, days int) popkit.Costs {
 	perDay := c.rentPerDay * int64(90+s.rng.IntN(21)) / 100 / 100 * 100
 	return popkit.Costs{
 		RentMinor:            perDay * int64(days),
-		StaffMinor:           int64(days) * 2 * sessionHours * 1450,
+		StaffMinor:           int64(days) * 2 * int64(c.close-c.open) * 1450,
 		TransportMinor:       int64(15000 + s.rng.IntN(201)*100),
 		EnergyTariffMinorKWh: c.tariff,
 	}
@@ -323,7 +326,7 @@ func (s *seeder) stock(kind eventKind, perishable bool) int {
 	case past:
 		lo, hi = 0, 12
 	case current:
-		lo, hi = 4, 40
+		lo, hi = 30, 90 // enough for a day of sales at the demo's tills
 	}
 	if perishable {
 		hi = max(lo, hi/2)

@@ -238,7 +238,7 @@ func checkSeeded(t testing.TB, svc sim.Services, now time.Time) []string {
 		t.Errorf("%d events, want 15+", len(events))
 	}
 	statuses := map[popkit.EventStatus]int{}
-	withPerishable := 0
+	withPerishable, openNow := 0, 0
 	for _, e := range events {
 		statuses[e.Status]++
 		v := venueByID[e.VenueID]
@@ -246,17 +246,31 @@ func checkSeeded(t testing.TB, svc sim.Services, now time.Time) []string {
 			t.Errorf("event %s: venue %v, zone %s", e.Slug, v, e.TimeZone)
 			continue
 		}
-		covers := false
+		covers, today := false, false
+		loc, err := time.LoadLocation(e.TimeZone)
+		if err != nil {
+			t.Fatal(err)
+		}
 		var sess []string
 		for _, s := range e.Sessions {
 			covers = covers || !now.Before(s.StartUTC) && now.Before(s.EndUTC)
+			today = today || s.StartUTC.In(loc).Format(time.DateOnly) == now.In(loc).Format(time.DateOnly)
 			sess = append(sess, fmt.Sprintf("%s/%s", s.Start, s.End))
+			// Opening hours that make sense locally: a session starts
+			// at 09:00 or 10:00 and ends by 21:00 on the same local day.
+			start, end := s.StartUTC.In(loc), s.EndUTC.In(loc)
+			if start.Hour() < 9 || start.Hour() > 10 || end.Hour() > 21 || end.Hour() < 19 || start.YearDay() != end.YearDay() {
+				t.Errorf("event %s: session %s-%s local time is outside opening hours", e.Slug, start.Format("2006-01-02 15:04"), end.Format("15:04"))
+			}
+		}
+		if covers {
+			openNow++
 		}
 		switch {
 		case covers && e.Status != popkit.EventOpen:
 			t.Errorf("event %s: a session covers now but it is %s", e.Slug, e.Status)
-		case e.Status == popkit.EventOpen && !covers:
-			t.Errorf("event %s: open but no session covers now", e.Slug)
+		case e.Status == popkit.EventOpen && !today:
+			t.Errorf("event %s: open but has no session on today's local date", e.Slug)
 		case e.Status == popkit.EventClosed && e.EndsAt.After(now):
 			t.Errorf("event %s: closed but ends %s", e.Slug, e.EndsAt)
 		case (e.Status == popkit.EventScheduled || e.Status == popkit.EventCancelled) && !e.StartsAt.After(now):
@@ -317,6 +331,9 @@ func checkSeeded(t testing.TB, svc sim.Services, now time.Time) []string {
 	}
 	if withPerishable == 0 {
 		t.Error("no event sells perishable SKUs")
+	}
+	if openNow == 0 {
+		t.Errorf("no pop-up is open at %s", now.Format(time.RFC3339))
 	}
 	if len(devices) != statuses[popkit.EventOpen] {
 		t.Errorf("%d devices for %d open events", len(devices), statuses[popkit.EventOpen])

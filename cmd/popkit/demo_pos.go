@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/popkit/popkit"
@@ -17,48 +18,69 @@ import (
 
 // Demo till settings.
 const (
-	demoTillEvery    = 20 * time.Second // a basket or two this often
-	demoTillPriced   = 2 * time.Minute  // how long to wait for the till's prices
+	demoTillEvery    = 5 * time.Second // the cashier serves the shoppers who came in this often
+	demoTillPriced   = 2 * time.Minute // how long to wait for the till's prices
 	demoTillPollWait = 500 * time.Millisecond
 )
 
-// sellAtTill plays a cashier at a simulated pop-up's till (the agent's POS
-// at agentURL): once the till has priced its assortment, with oversell
-// set it first sells more units of one product than the till knows of
-// (confirmed at the till, as the goods are in the customer's hands: the
-// server opens an oversell exception when the sale syncs), then it rings
-// up a basket or two every demoTillEvery until ctx ends.
-func sellAtTill(ctx context.Context, agentURL string, oversell bool, seed int64, logger *slog.Logger) {
-	rng := rand.New(rand.NewPCG(uint64(seed), 9))
+// cashier plays the cashier at a simulated pop-up's till (the agent's POS
+// at url).
+type cashier struct {
+	url      string
+	oversell bool          // start with one oversell (the flaky till)
+	pending  *atomic.Int64 // door entries not yet served
+	counts   *demoCounts
+	seed     int64
+	logger   *slog.Logger
+}
+
+// run waits until the till has priced its assortment; with oversell set it
+// first sells more units of one product than the till knows of (confirmed
+// at the till, as the goods are in the customer's hands: the server opens
+// one oversell exception when the sale syncs). Then, every demoTillEvery,
+// it serves the shoppers who entered since: each buys with the event's
+// conversion rate (sim.DrawConversion, sim.Buyers) a basket of the shopper
+// model, until ctx ends.
+func (c *cashier) run(ctx context.Context) {
+	rng := rand.New(rand.NewPCG(uint64(c.seed), 9))
+	conversion := sim.DrawConversion(rng)
 	client := &http.Client{Timeout: 10 * time.Second}
-	item, err := waitPriced(ctx, client, agentURL)
+	item, err := waitPriced(ctx, client, c.url)
 	if err != nil {
 		if ctx.Err() == nil {
-			logger.Warn("demo till", "err", err)
+			c.logger.Warn("demo till", "err", err)
 		}
 		return
 	}
-	if oversell {
+	if c.oversell {
 		q := int(max(item.Stock, 0)) + 2
 		req := edge.SaleRequest{
 			Lines:         []edge.SaleLineItem{{SKUID: item.SKUID, Quantity: q}},
 			Payment:       popkit.Payment{Method: popkit.PaymentCash, AmountMinor: int64(q) * *item.PriceMinor},
 			AllowOversell: true,
 		}
-		if err := postSale(ctx, client, agentURL, req); err != nil {
-			logger.Warn("demo till oversell", "err", err)
+		if err := postSale(ctx, client, c.url, req); err != nil {
+			c.logger.Warn("demo till oversell", "err", err)
+		} else {
+			c.counts.sales.Add(1)
 		}
 	}
 	t := time.NewTicker(demoTillEvery)
 	defer t.Stop()
 	for {
-		if _, err := sim.RingUpSales(ctx, agentURL, 1+rng.IntN(2), rng); err != nil && ctx.Err() == nil {
-			logger.Warn("demo till", "err", err)
-		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		}
+		buyers := sim.Buyers(rng, c.pending.Swap(0), conversion)
+		if buyers == 0 {
+			continue
+		}
+		n, err := sim.RingUpSales(ctx, c.url, int(buyers), rng)
+		c.counts.sales.Add(int64(n))
+		if err != nil && ctx.Err() == nil {
+			c.logger.Warn("demo till", "err", err)
 		}
 	}
 }

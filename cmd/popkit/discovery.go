@@ -41,12 +41,13 @@ func billingSecret() ([]byte, error) {
 	return []byte(v), nil
 }
 
-// seedDiscovery seeds the demo's listings, tiers and members and prints
-// where to look: the curator queue, the listing in review, the
-// members-only listing and a member's personal link.
+// seedDiscovery looks up the demo's listings, tiers and members (seeding
+// them when seedDemo has not) and prints where to look: the curator queue,
+// the listing in review, the members-only listing and a member's personal
+// link.
 func seedDiscovery(ctx context.Context, m *Main, out io.Writer, now time.Time) error {
 	res, err := sim.SeedListings(ctx, sim.ListingServices{Brands: m.DB, Events: m.DB, Listings: m.DB, Tiers: m.DB, Members: m.DB},
-		sim.SeedOptions{Now: now, Log: func(format string, args ...any) { fmt.Fprintf(out, "  "+format+"\n", args...) }})
+		sim.SeedOptions{Now: now})
 	if err != nil {
 		return fmt.Errorf("seed listings: %w", err)
 	}

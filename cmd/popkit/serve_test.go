@@ -277,7 +277,7 @@ func TestDemo(t *testing.T) {
 	if !strings.Contains(strings.Join(d.Output, "\n"), "reusing the demo program") {
 		t.Errorf("second demo run did not reuse the data: %q", d.Output)
 	}
-	if n := count("/api/v1/events"); n < 15 || n > 40 {
+	if n := count("/api/v1/events"); n < 15 || n > 60 { // the program and a year of history
 		t.Errorf("after a second run there are %d events", n)
 	}
 }

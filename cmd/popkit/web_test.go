@@ -48,7 +48,7 @@ func TestServeMicrosite(t *testing.T) {
 func TestDemoPrintsMicrosite(t *testing.T) {
 	pr, pw := io.Pipe()
 	cmd := newRootCmd(pw, io.Discard)
-	cmd.SetArgs([]string{"demo", "--addr", "127.0.0.1:0", "--db", filepath.Join(t.TempDir(), "demo.db")})
+	cmd.SetArgs([]string{"demo", "--addr", "127.0.0.1:0", "--history=false", "--db", filepath.Join(t.TempDir(), "demo.db")})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- cmd.ExecuteContext(ctx); pw.Close() }()
