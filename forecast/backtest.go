@@ -1,0 +1,175 @@
+package forecast
+
+import (
+	"math"
+	"runtime"
+	"sync"
+	"time"
+)
+
+// Window is one backtest window: forecasts are made from the data up to and
+// including Origin (the last training period) for the H periods after it.
+type Window struct {
+	Origin time.Time
+	H      int
+}
+
+// Row is the mean score of one method over the series of one window (or,
+// with Window zero, the mean of its windows).
+type Row struct {
+	Method    string
+	Origin    time.Time
+	Series    int
+	MASE      float64
+	RMSSE     float64
+	WRMSSE    float64
+	Pinball90 float64
+	Cover90   float64
+	MAPE      float64
+}
+
+// Emit receives every forecast a backtest makes.
+type Emit func(series string, origin time.Time, start time.Time, step time.Duration, f *Forecast)
+
+// ProtocolAOrigins are the last training days of the four 28-day windows of
+// issue 14's Protocol A (windows ending 2011-12-09, 11-11, 10-14, 09-16).
+var ProtocolAOrigins = []time.Time{
+	date(2011, 11, 11), date(2011, 10, 14), date(2011, 9, 16), date(2011, 8, 19),
+}
+
+func date(y int, m time.Month, d int) time.Time { return time.Date(y, m, d, 0, 0, 0, 0, time.UTC) }
+
+// BacktestRetail runs Protocol A of issue 14 on d: per SKU and window the
+// training series runs from the SKU's first sale up to the origin; the test
+// is the next w.H days. Scores per series (see Score; WRMSSE weights each
+// series' RMSSE by its revenue over the last 28 training days) are averaged
+// per window. Series without a sale before the origin, or with a zero scale,
+// are left out and not counted. progress, when not nil, is called after each
+// (window, method) with the number done and the total.
+func BacktestRetail(d *Retail, ws []Window, fs []Forecaster, emit Emit, progress func(done, total int)) []Row {
+	var rows []Row
+	total, done := len(ws)*len(fs), 0
+	for _, w := range ws {
+		o := int(w.Origin.Sub(d.Start).Hours() / 24)
+		if o < 0 || o+w.H >= d.Days {
+			continue
+		}
+		type job struct{ i int }
+		var idx []int
+		var weights []float64
+		for i := range d.Codes {
+			fs := d.FirstSale[i]
+			if fs < 0 || fs > o {
+				continue
+			}
+			train := d.Qty[i][fs : o+1]
+			sc := InSampleScales(train, 7)
+			if sc.MAE == 0 || sc.MSE == 0 {
+				continue
+			}
+			rev := 0.0
+			for _, v := range d.Revenue[i][max(fs, o-27) : o+1] {
+				rev += v
+			}
+			idx = append(idx, i)
+			weights = append(weights, max(rev, 0))
+		}
+		wsum := 0.0
+		for _, v := range weights {
+			wsum += v
+		}
+		for _, f := range fs {
+			scores := make([]Scores, len(idx))
+			parallel(len(idx), func(k int, fc *Forecast) {
+				i := idx[k]
+				train := d.Qty[i][d.FirstSale[i] : o+1]
+				f.Forecast(train, w.H, fc)
+				scores[k] = Score(d.Qty[i][o+1:o+1+w.H], fc, InSampleScales(train, 7))
+				if emit != nil {
+					emit(d.Codes[i], w.Origin, w.Origin.AddDate(0, 0, 1), 24*time.Hour, fc)
+				}
+			})
+			r := Row{Method: f.Name(), Origin: w.Origin, Series: len(idx)}
+			for k, s := range scores {
+				r.MASE += s.MASE
+				r.RMSSE += s.RMSSE
+				r.WRMSSE += s.RMSSE * weights[k] / wsum
+				r.Pinball90 += s.Pinball90
+				r.Cover90 += s.Cover90
+			}
+			n := float64(len(idx))
+			r.MASE /= n
+			r.RMSSE /= n
+			r.Pinball90 /= n
+			r.Cover90 /= n
+			r.MAPE = math.NaN()
+			rows = append(rows, r)
+			done++
+			if progress != nil {
+				progress(done, total)
+			}
+		}
+	}
+	return rows
+}
+
+var emitMu sync.Mutex
+
+// parallel runs fn(k) for k in [0,n) on GOMAXPROCS goroutines, each with its
+// own Forecast buffer.
+func parallel(n int, fn func(k int, f *Forecast)) {
+	workers := min(runtime.GOMAXPROCS(0), n)
+	var wg sync.WaitGroup
+	next := make(chan int, n)
+	for k := range n {
+		next <- k
+	}
+	close(next)
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var f Forecast
+			for k := range next {
+				fn(k, &f)
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// MeanRows averages rows per method over their windows, keeping the order
+// of first appearance; Origin is zero in the result.
+func MeanRows(rows []Row) []Row {
+	var out []Row
+	pos := map[string]int{}
+	cnt := map[string]float64{}
+	for _, r := range rows {
+		i, ok := pos[r.Method]
+		if !ok {
+			i = len(out)
+			pos[r.Method] = i
+			out = append(out, Row{Method: r.Method})
+		}
+		o := &out[i]
+		o.Series += r.Series
+		o.MASE += r.MASE
+		o.RMSSE += r.RMSSE
+		o.WRMSSE += r.WRMSSE
+		o.Pinball90 += r.Pinball90
+		o.Cover90 += r.Cover90
+		o.MAPE += r.MAPE
+		cnt[r.Method]++
+	}
+	for i := range out {
+		c := cnt[out[i].Method]
+		out[i].Series = int(float64(out[i].Series)/c + 0.5)
+		out[i].MASE /= c
+		out[i].RMSSE /= c
+		out[i].WRMSSE /= c
+		out[i].Pinball90 /= c
+		out[i].Cover90 /= c
+		out[i].MAPE /= c
+	}
+	return out
+}
