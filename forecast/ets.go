@@ -97,3 +97,13 @@ func etsRun(y []float64, p int, a, g float64, s *[maxPeriod]float64, sse *float6
 	}
 	return l
 }
+
+// Fixed returns m with α and γ fitted on y (m itself when they are set or y
+// is too short to fit).
+func (m ETSANA) Fixed(y []float64) Method {
+	if (m.Alpha > 0 && m.Gamma > 0) || len(y) < 2*m.Period || m.Period > maxPeriod {
+		return m
+	}
+	m.Alpha, m.Gamma = FitETSANA(y, m.Period)
+	return m
+}

@@ -6,37 +6,45 @@ import (
 	"testing"
 )
 
-func loadA(t *testing.T) *Retail {
-	f, err := os.Open("../../shared/data/online_retail_top300_sku.csv.gz")
-	if err != nil {
-		t.Skip(err)
-	}
-	defer f.Close()
-	d, _, err := LoadRetail(f, LoadOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return d
-}
-
 func TestExplore(t *testing.T) {
 	if os.Getenv("EXPLORE") == "" {
 		t.Skip()
 	}
-	d := loadA(t)
-	t.Log(d.Start, d.Days, len(d.Codes))
+	f, _ := os.Open("../../shared/data/online_retail_top300_sku.csv.gz")
+	d, _, _ := LoadRetail(f, LoadOptions{})
 	var ws []Window
 	for _, o := range ProtocolAOrigins {
 		ws = append(ws, Window{o, 28})
 	}
-	cf := func(m Method) Forecaster { return Conformal{M: m, Origins: 8, Step: 7, NonNegative: true} }
-	fs := []Forecaster{
-		cf(SeasonalNaive{7}), cf(SES{}), cf(Croston{Alpha: 0.1, Bias: true}), cf(IMAPA{}), cf(ETSANA{Period: 7}),
-		cf(DayOfWeekProfile{Period: 7, Level: 28, Weeks: 8}),
-		cf(TSB{Alpha: 0.1, Beta: 0.1}),
+	var vs []Window
+	for k := 0; k < 6; k++ {
+		vs = append(vs, Window{date(2011, 7, 22).AddDate(0, 0, -28*k), 28})
 	}
-	rows := BacktestRetail(d, ws, fs, nil, nil)
-	for _, r := range MeanRows(rows) {
-		fmt.Printf("%-10s n=%d MASE %.3f RMSSE %.3f WRMSSE %.3f pb90 %.3f cov %.3f\n", r.Method, r.Series, r.MASE, r.RMSSE, r.WRMSSE, r.Pinball90, r.Cover90)
+	a := AutoDaily()
+	fs := []Forecaster{a}
+	for _, o := range []int{6, 10, 12} {
+		b := a
+		b.Origins = o
+		b.Label = fmt.Sprint("o", o)
+		fs = append(fs, b)
+	}
+	b := a
+	b.Refit = true
+	b.Label = "refit"
+	fs = append(fs, b)
+	for _, r := range MeanRows(BacktestRetail(d, vs, fs, nil, nil)) {
+		fmt.Printf("valid %-22s n=%d MASE %.3f RMSSE %.3f WRMSSE %.3f pb90 %.4f cov %.4f\n", r.Method, r.Series, r.MASE, r.RMSSE, r.WRMSSE, r.Pinball90, r.Cover90)
+	}
+	for _, r := range MeanRows(BacktestRetail(d, ws, fs, nil, nil)) {
+		fmt.Printf("%-22s n=%d MASE %.3f RMSSE %.3f WRMSSE %.3f pb90 %.4f cov %.4f\n", r.Method, r.Series, r.MASE, r.RMSSE, r.WRMSSE, r.Pinball90, r.Cover90)
+	}
+	g, _ := os.Open("../../shared/data/melbourne_pedestrian_hourly_2015_2016.csv")
+	hd, _, _ := LoadHourly(g, LoadOptions{})
+	ws = nil
+	for _, o := range ProtocolBOrigins() {
+		ws = append(ws, Window{o, 168})
+	}
+	for _, r := range MeanRows(BacktestHourly(hd, ws, []Forecaster{AutoHourly(), Auto{Label: "o16", Methods: AutoHourly().Methods, Origins: 16, Step: 168}, Auto{Label: "o26", Methods: AutoHourly().Methods, Origins: 26, Step: 168}}, nil, nil)) {
+		fmt.Printf("%-22s n=%d MASE %.3f MAPE %.1f pb90 %.4f cov %.4f\n", r.Method, r.Series, r.MASE, r.MAPE, r.Pinball90, r.Cover90)
 	}
 }
