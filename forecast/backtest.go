@@ -28,7 +28,9 @@ type Row struct {
 	MAPE      float64
 }
 
-// Emit receives every forecast a backtest makes.
+// Emit receives every forecast a backtest makes, one at a time, in order of
+// window, method and series: series is the series' name, origin the last
+// training period, start the time of f.Point[0] and step the period length.
 type Emit func(series string, origin time.Time, start time.Time, step time.Duration, f *Forecast)
 
 // ProtocolAOrigins are the last training days of the four 28-day windows of
@@ -54,7 +56,6 @@ func BacktestRetail(d *Retail, ws []Window, fs []Forecaster, emit Emit, progress
 		if o < 0 || o+w.H >= d.Days {
 			continue
 		}
-		type job struct{ i int }
 		var idx []int
 		var weights []float64
 		for i := range d.Codes {
@@ -80,15 +81,18 @@ func BacktestRetail(d *Retail, ws []Window, fs []Forecaster, emit Emit, progress
 		}
 		for _, f := range fs {
 			scores := make([]Scores, len(idx))
-			parallel(len(idx), func(k int, fc *Forecast) {
+			fcs := make([]Forecast, len(idx))
+			parallel(len(idx), func(k int) {
 				i := idx[k]
 				train := d.Qty[i][d.FirstSale[i] : o+1]
-				f.Forecast(train, w.H, fc)
-				scores[k] = Score(d.Qty[i][o+1:o+1+w.H], fc, InSampleScales(train, 7))
-				if emit != nil {
-					emit(d.Codes[i], w.Origin, w.Origin.AddDate(0, 0, 1), 24*time.Hour, fc)
-				}
+				f.Forecast(train, w.H, &fcs[k])
+				scores[k] = Score(d.Qty[i][o+1:o+1+w.H], &fcs[k], InSampleScales(train, 7))
 			})
+			if emit != nil {
+				for k, i := range idx {
+					emit(d.Codes[i], w.Origin, w.Origin.AddDate(0, 0, 1), 24*time.Hour, &fcs[k])
+				}
+			}
 			r := Row{Method: f.Name(), Origin: w.Origin, Series: len(idx)}
 			for k, s := range scores {
 				r.MASE += s.MASE
@@ -113,11 +117,8 @@ func BacktestRetail(d *Retail, ws []Window, fs []Forecaster, emit Emit, progress
 	return rows
 }
 
-var emitMu sync.Mutex
-
-// parallel runs fn(k) for k in [0,n) on GOMAXPROCS goroutines, each with its
-// own Forecast buffer.
-func parallel(n int, fn func(k int, f *Forecast)) {
+// parallel runs fn(k) for k in [0,n) on GOMAXPROCS goroutines.
+func parallel(n int, fn func(k int)) {
 	workers := min(runtime.GOMAXPROCS(0), n)
 	var wg sync.WaitGroup
 	next := make(chan int, n)
@@ -129,9 +130,8 @@ func parallel(n int, fn func(k int, f *Forecast)) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			var f Forecast
 			for k := range next {
-				fn(k, &f)
+				fn(k)
 			}
 		}()
 	}

@@ -21,7 +21,7 @@ func TestExplore(t *testing.T) {
 		vs = append(vs, Window{date(2011, 7, 22).AddDate(0, 0, -28*k), 28})
 	}
 	a := AutoDaily()
-	fs := []Forecaster{a}
+	fs := DailyMethods()
 	for _, o := range []int{6, 10, 12} {
 		b := a
 		b.Origins = o
@@ -44,7 +44,7 @@ func TestExplore(t *testing.T) {
 	for _, o := range ProtocolBOrigins() {
 		ws = append(ws, Window{o, 168})
 	}
-	for _, r := range MeanRows(BacktestHourly(hd, ws, []Forecaster{AutoHourly(), Auto{Label: "o16", Methods: AutoHourly().Methods, Origins: 16, Step: 168}, Auto{Label: "o26", Methods: AutoHourly().Methods, Origins: 26, Step: 168}}, nil, nil)) {
+	for _, r := range MeanRows(BacktestHourly(hd, ws, HourlyMethods(), nil, nil)) {
 		fmt.Printf("%-22s n=%d MASE %.3f MAPE %.1f pb90 %.4f cov %.4f\n", r.Method, r.Series, r.MASE, r.MAPE, r.Pinball90, r.Cover90)
 	}
 }

@@ -83,7 +83,7 @@ func BacktestHourly(d *Hourly, ws []Window, fs []Forecaster, emit Emit, progress
 		for _, f := range fs {
 			r := Row{Method: f.Name(), Origin: w.Origin, Series: len(ss), WRMSSE: math.NaN(), RMSSE: math.NaN()}
 			fcs := make([]Forecast, len(ss))
-			parallel(len(ss), func(k int, _ *Forecast) {
+			parallel(len(ss), func(k int) {
 				f.Forecast(ss[k].train, w.H, &fcs[k])
 			})
 			scored := 0
