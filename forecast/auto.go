@@ -24,6 +24,26 @@ type Auto struct {
 	// Refit re-estimates parameters at every in-sample origin instead of
 	// holding those fitted on the whole history.
 	Refit bool
+	// Spread is how errors scale with the forecast ŷ: SpreadSqrt (the
+	// default) divides them by sqrt(ŷ+1), SpreadLinear by ŷ+1.
+	Spread Spread
+}
+
+// Spread says how the spread of forecast errors grows with the forecast.
+type Spread int
+
+// Spreads.
+const (
+	SpreadSqrt Spread = iota
+	SpreadLinear
+)
+
+func (s Spread) of(fc float64) float64 {
+	fc = max(fc, 0)
+	if s == SpreadLinear {
+		return fc + 1
+	}
+	return math.Sqrt(fc + 1)
 }
 
 // AutoDaily returns the automatic forecaster for daily demand: ETS(A,N,A) with
@@ -108,7 +128,7 @@ func (a Auto) Forecast(y []float64, h int, f *Forecast) {
 		c.Forecast(y[:t], h, sc.tmp)
 		for j := 0; j < h && t+j < n; j++ {
 			fc := sc.tmp[j]
-			sc.res = append(sc.res, (raw[t+j]-fc)/math.Sqrt(max(fc, 0)+1))
+			sc.res = append(sc.res, (raw[t+j]-fc)/a.Spread.of(fc))
 		}
 	}
 	res := sc.res
@@ -121,7 +141,7 @@ func (a Auto) Forecast(y []float64, h int, f *Forecast) {
 		}
 		for j := range h {
 			p := f.Point[j]
-			f.Q[i][j] = max(p+q*math.Sqrt(max(p, 0)+1), 0)
+			f.Q[i][j] = max(p+q*a.Spread.of(p), 0)
 		}
 	}
 	for j := range h {
