@@ -89,8 +89,26 @@ type fitter interface {
 }
 
 type autoScratch struct {
-	wins, res, tmp []float64
-	methods        []Method
+	wins, res, tmp, one []float64
+	methods             []Method
+}
+
+// combine writes the mean of ms's forecasts into out, using sc.one.
+func (sc *autoScratch) combine(ms []Method, y []float64, h int, out []float64) {
+	sc.one = grow(sc.one, h)
+	for j := range h {
+		out[j] = 0
+	}
+	for _, m := range ms {
+		m.Forecast(y, h, sc.one)
+		for j := range h {
+			out[j] += sc.one[j]
+		}
+	}
+	k := float64(len(ms))
+	for j := range h {
+		out[j] /= k
+	}
 }
 
 var autoPool = sync.Pool{New: func() any { return new(autoScratch) }}
@@ -115,8 +133,7 @@ func (a Auto) Forecast(y []float64, h int, f *Forecast) {
 		}
 		sc.methods = append(sc.methods, m)
 	}
-	c := Combination{Methods: sc.methods}
-	c.Forecast(y, h, f.Point)
+	sc.combine(sc.methods, y, h, f.Point)
 	n := len(y)
 	sc.res = sc.res[:0]
 	sc.tmp = grow(sc.tmp, h)
@@ -125,7 +142,7 @@ func (a Auto) Forecast(y []float64, h int, f *Forecast) {
 		if t < 14 {
 			break
 		}
-		c.Forecast(y[:t], h, sc.tmp)
+		sc.combine(sc.methods, y[:t], h, sc.tmp)
 		for j := 0; j < h && t+j < n; j++ {
 			fc := sc.tmp[j]
 			sc.res = append(sc.res, (raw[t+j]-fc)/a.Spread.of(fc))

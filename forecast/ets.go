@@ -85,12 +85,15 @@ func etsRun(y []float64, p int, a, g float64, s *[maxPeriod]float64, sse *float6
 		s[i] -= l
 	}
 	var e2 float64
-	for t, v := range y {
-		k := t % p
+	k := 0
+	for _, v := range y {
 		e := v - l - s[k]
 		e2 += e * e
 		l += a * e
 		s[k] += g * e
+		if k++; k == p {
+			k = 0
+		}
 	}
 	if sse != nil {
 		*sse = e2
