@@ -59,15 +59,14 @@ func AutoDaily() Auto {
 }
 
 // AutoHourly returns the automatic forecaster for hourly counts with a weekly
-// cycle: the mean of the same-hour-of-week median of the last 5 weeks, the
-// same-hour-of-week mean of the last 4 weeks and an hour-of-week profile
-// (level: last week; profile: last 52 weeks); quantiles from 8 weekly
-// in-sample origins; no winsorising.
+// cycle: the mean of the same-hour-of-week medians of the last 5 and of the
+// last 3 weeks and an hour-of-week profile (level: last week; profile: last
+// 52 weeks); quantiles from 8 weekly in-sample origins; no winsorising.
 func AutoHourly() Auto {
 	return Auto{
 		Label: "auto",
 		Methods: []Method{
-			SeasonalMedian{Period: 168, Seasons: 5}, SeasonalMean{Period: 168, Seasons: 4},
+			SeasonalMedian{Period: 168, Seasons: 5}, SeasonalMedian{Period: 168, Seasons: 3},
 			DayOfWeekProfile{Period: 168, Level: 168, Weeks: 52},
 		},
 		Origins: 8, Step: 168,

@@ -139,10 +139,15 @@ func parallel(n int, fn func(k int)) {
 }
 
 // MeanRows averages rows per method over their windows, keeping the order
-// of first appearance; Origin is zero in the result.
-func MeanRows(rows []Row) []Row {
+// of first appearance; Origin is zero in the result and Series the mean
+// number of series per window. With pooled false every window weighs the
+// same (Protocol A: "the mean of the four windows"); with pooled true every
+// (series, window) pair does, so a window with a missing sensor weighs less
+// (Protocol B, which reproduces the reference figures that way).
+func MeanRows(rows []Row, pooled bool) []Row {
 	var out []Row
 	pos := map[string]int{}
+	wsum := map[string]float64{}
 	cnt := map[string]float64{}
 	for _, r := range rows {
 		i, ok := pos[r.Method]
@@ -151,25 +156,30 @@ func MeanRows(rows []Row) []Row {
 			pos[r.Method] = i
 			out = append(out, Row{Method: r.Method})
 		}
+		w := 1.0
+		if pooled {
+			w = float64(r.Series)
+		}
 		o := &out[i]
 		o.Series += r.Series
-		o.MASE += r.MASE
-		o.RMSSE += r.RMSSE
-		o.WRMSSE += r.WRMSSE
-		o.Pinball90 += r.Pinball90
-		o.Cover90 += r.Cover90
-		o.MAPE += r.MAPE
+		o.MASE += w * r.MASE
+		o.RMSSE += w * r.RMSSE
+		o.WRMSSE += w * r.WRMSSE
+		o.Pinball90 += w * r.Pinball90
+		o.Cover90 += w * r.Cover90
+		o.MAPE += w * r.MAPE
+		wsum[r.Method] += w
 		cnt[r.Method]++
 	}
 	for i := range out {
-		c := cnt[out[i].Method]
-		out[i].Series = int(float64(out[i].Series)/c + 0.5)
-		out[i].MASE /= c
-		out[i].RMSSE /= c
-		out[i].WRMSSE /= c
-		out[i].Pinball90 /= c
-		out[i].Cover90 /= c
-		out[i].MAPE /= c
+		w := wsum[out[i].Method]
+		out[i].Series = int(float64(out[i].Series)/cnt[out[i].Method] + 0.5)
+		out[i].MASE /= w
+		out[i].RMSSE /= w
+		out[i].WRMSSE /= w
+		out[i].Pinball90 /= w
+		out[i].Cover90 /= w
+		out[i].MAPE /= w
 	}
 	return out
 }

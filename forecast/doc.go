@@ -30,10 +30,12 @@
 //     level shifts, the profile keeps a stable weekday shape; their errors
 //     are weakly correlated, so the mean beats both (and every intermittent
 //     method, which ignore the weekday pattern these SKUs have).
-//   - Hourly counts (AutoHourly). The mean of the hour-of-week median of the
-//     last 5 weeks (robust to one-off events), the hour-of-week mean of the
-//     last 4 weeks, and the hour-of-week profile over 52 weeks scaled to the
-//     last week's level. No winsorising: busy hours are the signal.
+//   - Hourly counts (AutoHourly). The mean of the hour-of-week medians of
+//     the last 5 and the last 3 weeks (robust to one-off events, the shorter
+//     one quicker to follow a seasonal change) and the hour-of-week profile
+//     over 52 weeks scaled to the last week's level. No winsorising: busy
+//     hours are the signal. Among the combinations tried it had the lowest
+//     MASE and MAPE on the 40 validation weeks of 2016.
 //
 // # Quantiles
 //

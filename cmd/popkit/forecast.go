@@ -63,7 +63,8 @@ Formats:
 An origin is the last period of training data: a date (YYYY-MM-DD) for
 online-retail, the hour 23:00 of that date for hourly-counts.
 
-Scores (per series, averaged over series, then over origins): MASE (mean
+Scores per series, averaged over series, then over origins (online-retail)
+or over all (series, origin) pairs (hourly-counts): MASE (mean
 absolute error over the in-sample mean absolute seasonal-naive error, season
 7 or 168), RMSSE (root of mean squared error over the in-sample mean squared
 one-step difference), WRMSSE (RMSSE weighted by revenue over the last 28
@@ -308,7 +309,7 @@ func runBacktest(stdout, stderr io.Writer, o backtestOptions) error {
 		return jsonRow{Method: r.Method, Origin: origin, Series: r.Series, MASE: num(r.MASE), RMSSE: num(r.RMSSE),
 			WRMSSE: num(r.WRMSSE), Pinball90: num(r.Pinball90), Cover90: num(r.Cover90), MAPE: num(r.MAPE)}
 	}
-	for _, r := range forecast.MeanRows(rows) {
+	for _, r := range forecast.MeanRows(rows, hourly) {
 		res.Mean = append(res.Mean, toJSON(r, ""))
 	}
 	for _, r := range rows {
@@ -357,7 +358,7 @@ func printBacktest(w io.Writer, res backtestResult, hourly bool) {
 		}
 	}
 	tw.Flush()
-	fmt.Fprintln(w, "\nmeans over series, then over origins; auto is the automatic choice (see go doc ./forecast).")
+	fmt.Fprintln(w, "\nmeans over series, then over origins (hourly: over all series-origin pairs); auto is the automatic choice (see go doc ./forecast).")
 }
 
 // progressBar returns a progress callback drawing a bar on w when w is a

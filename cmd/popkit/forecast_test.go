@@ -102,8 +102,8 @@ func TestForecastBacktestProtocolB(t *testing.T) {
 		t.Fatalf("origins %v horizon %d", res.Origins, res.Horizon)
 	}
 	sn := meanRow(t, res, "snaive")
-	if *sn.MAPE < 38.5 || *sn.MAPE > 38.7 {
-		t.Errorf("seasonal naive MAPE %.1f, issue 14 has 38.6", *sn.MAPE)
+	if *sn.MASE < 1.19 || *sn.MASE > 1.20 || *sn.MAPE < 38.5 || *sn.MAPE > 38.7 {
+		t.Errorf("seasonal naive MASE %.3f MAPE %.1f, issue 14 has 1.195 / 38.6", *sn.MASE, *sn.MAPE)
 	}
 	a := meanRow(t, res, "auto")
 	if *a.MASE > 1.07 || *a.MAPE > 33 {
