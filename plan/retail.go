@@ -48,17 +48,17 @@ func ReplayRetail(d *forecast.Retail, start time.Time, days, review int, p Polic
 
 var inf = 1e300
 
-// MatchFillRate searches k in [lo, hi] (by bisection, 14 steps; the fill rate
-// must grow with k) for the policy mk(k) whose ReplayRetail fill rate is the
+// MatchFillRate searches k in [lo, hi] (by bisection in steps halvings; the
+// fill rate must grow with k) for the policy mk(k) whose ReplayRetail fill rate is the
 // least at or above target, and returns k with its outcome. When even hi
 // falls short, it returns hi.
-func MatchFillRate(d *forecast.Retail, start time.Time, days, review int, mk func(k float64) Policy, target, lo, hi float64) (float64, Outcome) {
+func MatchFillRate(d *forecast.Retail, start time.Time, days, review int, mk func(k float64) Policy, target, lo, hi float64, steps int) (float64, Outcome) {
 	best := ReplayRetail(d, start, days, review, mk(hi))
 	if best.FillRate() < target {
 		return hi, best
 	}
 	bk := hi
-	for range 14 {
+	for range steps {
 		mid := (lo + hi) / 2
 		o := ReplayRetail(d, start, days, review, mk(mid))
 		if o.FillRate() >= target {

@@ -36,12 +36,12 @@ func TestReplayUCI(t *testing.T) {
 	plan := ReplayRetail(d, start, days, review, Newsvendor{Forecaster: forecast.AutoDaily(), Ratio: ratio})
 	sn := ReplayRetail(d, start, days, review, SeasonalNaiveStock{})
 	ms := ReplayRetail(d, start, days, review, MeanSafetyStock{Safety: 1})
-	kSN, snM := MatchFillRate(d, start, days, review, func(k float64) Policy { return SeasonalNaiveStock{Factor: k} }, plan.FillRate(), 0.5, 6)
-	kMS, msM := MatchFillRate(d, start, days, review, func(k float64) Policy { return MeanSafetyStock{Safety: k} }, plan.FillRate(), -1, 6)
+	kSN, snM := MatchFillRate(d, start, days, review, func(k float64) Policy { return SeasonalNaiveStock{Factor: k} }, plan.FillRate(), 0.5, 6, 14)
+	kMS, msM := MatchFillRate(d, start, days, review, func(k float64) Policy { return MeanSafetyStock{Safety: k} }, plan.FillRate(), -1, 6, 14)
 
 	nv := func(k float64) Policy { return Newsvendor{Forecaster: forecast.AutoDaily(), Ratio: k} }
-	rMS, planMS := MatchFillRate(d, start, days, review, nv, ms.FillRate(), 0.3, 0.95)
-	rSN, planSN := MatchFillRate(d, start, days, review, nv, sn.FillRate(), 0.3, 0.95)
+	rMS, planMS := MatchFillRate(d, start, days, review, nv, ms.FillRate(), 0.3, 0.95, 8)
+	rSN, planSN := MatchFillRate(d, start, days, review, nv, sn.FillRate(), 0.3, 0.95, 8)
 
 	var b strings.Builder
 	row := func(name string, o Outcome) {
