@@ -32,7 +32,7 @@ type Auto struct {
 // Spread says how the spread of forecast errors grows with the forecast.
 type Spread int
 
-// Spreads.
+// The spreads Auto supports.
 const (
 	SpreadSqrt Spread = iota
 	SpreadLinear

@@ -29,13 +29,7 @@ func (c Combination) Name() string {
 
 // Forecast implements Method.
 func (c Combination) Forecast(y []float64, h int, out []float64) {
-	var buf [64]float64
-	tmp := buf[:0]
-	if h > len(buf) {
-		tmp = make([]float64, h)
-	} else {
-		tmp = buf[:h]
-	}
+	tmp := make([]float64, h)
 	for j := range h {
 		out[j] = 0
 	}
