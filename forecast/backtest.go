@@ -26,6 +26,8 @@ type Row struct {
 	Pinball90 float64
 	Cover90   float64
 	MAPE      float64
+	// Cover is the share of actuals at or below each quantile of Levels.
+	Cover [len(Levels)]float64
 }
 
 // Emit receives every forecast a backtest makes, one at a time, in order of
@@ -100,12 +102,18 @@ func BacktestRetail(d *Retail, ws []Window, fs []Forecaster, emit Emit, progress
 				r.WRMSSE += s.RMSSE * weights[k] / wsum
 				r.Pinball90 += s.Pinball90
 				r.Cover90 += s.Cover90
+				for l := range r.Cover {
+					r.Cover[l] += s.Cover[l]
+				}
 			}
 			n := float64(len(idx))
 			r.MASE /= n
 			r.RMSSE /= n
 			r.Pinball90 /= n
 			r.Cover90 /= n
+			for l := range r.Cover {
+				r.Cover[l] /= n
+			}
 			r.MAPE = math.NaN()
 			rows = append(rows, r)
 			done++
@@ -167,6 +175,9 @@ func MeanRows(rows []Row, pooled bool) []Row {
 		o.WRMSSE += w * r.WRMSSE
 		o.Pinball90 += w * r.Pinball90
 		o.Cover90 += w * r.Cover90
+		for l := range o.Cover {
+			o.Cover[l] += w * r.Cover[l]
+		}
 		o.MAPE += w * r.MAPE
 		wsum[r.Method] += w
 		cnt[r.Method]++
@@ -179,6 +190,9 @@ func MeanRows(rows []Row, pooled bool) []Row {
 		out[i].WRMSSE /= w
 		out[i].Pinball90 /= w
 		out[i].Cover90 /= w
+		for l := range out[i].Cover {
+			out[i].Cover[l] /= w
+		}
 		out[i].MAPE /= w
 	}
 	return out

@@ -41,7 +41,7 @@ func FillWeekly(counts []float64, observed []bool, p int) []float64 {
 // next w.H hours are forecast and only observed ones scored. MASE is scaled
 // by the in-sample seasonal-naive(168) mean absolute error over pairs of
 // observed hours; MAPE (in percent) is over observed test hours with y > 0.
-// Pinball90 and Cover90 are scored as in Score.
+// Pinball90, Cover90 and Cover are scored as in Score.
 func BacktestHourly(d *Hourly, ws []Window, fs []Forecaster, emit Emit, progress func(done, total int)) []Row {
 	const p = 168
 	var rows []Row
@@ -90,6 +90,7 @@ func BacktestHourly(d *Hourly, ws []Window, fs []Forecaster, emit Emit, progress
 			for k, s := range ss {
 				fc := &fcs[k]
 				var ae, ape, pl, cov, n, npos float64
+				var covs [len(Levels)]float64
 				for j := range w.H {
 					t := o + 1 + j
 					if !d.Observed[s.i][t] {
@@ -105,6 +106,11 @@ func BacktestHourly(d *Hourly, ws []Window, fs []Forecaster, emit Emit, progress
 					if y <= fc.Q[2][j] {
 						cov++
 					}
+					for l := range covs {
+						if y <= fc.Q[l][j] {
+							covs[l]++
+						}
+					}
 					n++
 				}
 				if n == 0 || npos == 0 {
@@ -115,6 +121,9 @@ func BacktestHourly(d *Hourly, ws []Window, fs []Forecaster, emit Emit, progress
 				r.MAPE += 100 * ape / npos
 				r.Pinball90 += pl / n / s.scale
 				r.Cover90 += cov / n
+				for l := range covs {
+					r.Cover[l] += covs[l] / n
+				}
 				if emit != nil {
 					emit(d.Names[s.i], w.Origin, w.Origin.Add(time.Hour), time.Hour, fc)
 				}
@@ -125,6 +134,9 @@ func BacktestHourly(d *Hourly, ws []Window, fs []Forecaster, emit Emit, progress
 			r.MAPE /= n
 			r.Pinball90 /= n
 			r.Cover90 /= n
+			for l := range r.Cover {
+				r.Cover[l] /= n
+			}
 			rows = append(rows, r)
 			done++
 			if progress != nil {

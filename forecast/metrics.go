@@ -34,6 +34,10 @@ func InSampleScales(y []float64, m int) Scales {
 // Scores are the accuracy measures of one forecast of one series.
 type Scores struct {
 	MASE, RMSSE, Pinball90, Cover90 float64
+	// Cover holds, per quantile level of Levels, the share of y at or below
+	// that quantile (with ties at a quantile of count data, mostly at 0, the
+	// share at or below a low quantile exceeds its level).
+	Cover [len(Levels)]float64
 }
 
 // Score returns the scores of forecast f for actuals y under scales s:
@@ -51,6 +55,9 @@ func Score(y []float64, f *Forecast, s Scales) Scores {
 	sc := Scores{MASE: ae / n / s.MAE, RMSSE: math.Sqrt(se / n / s.MSE)}
 	if f.Q[2] == nil {
 		sc.Pinball90, sc.Cover90 = math.NaN(), math.NaN()
+		for i := range sc.Cover {
+			sc.Cover[i] = math.NaN()
+		}
 		return sc
 	}
 	for t, v := range y {
@@ -61,6 +68,19 @@ func Score(y []float64, f *Forecast, s Scales) Scores {
 	}
 	sc.Pinball90 = pl / n / s.MAE
 	sc.Cover90 = cov / n
+	for i := range Levels {
+		if f.Q[i] == nil {
+			sc.Cover[i] = math.NaN()
+			continue
+		}
+		c := 0.0
+		for t, v := range y {
+			if v <= f.Q[i][t] {
+				c++
+			}
+		}
+		sc.Cover[i] = c / n
+	}
 	return sc
 }
 

@@ -22,6 +22,7 @@ func TestInSampleScales(t *testing.T) {
 func TestScore(t *testing.T) {
 	t.Parallel()
 	f := Forecast{Point: []float64{2, 2, 2, 2}}
+	f.Q[0] = []float64{2, 2, 2, 2}
 	f.Q[2] = []float64{3, 3, 3, 3}
 	y := []float64{1, 2, 4, 3}
 	sc := Score(y, &f, Scales{MAE: 2, MSE: 4})
@@ -32,6 +33,10 @@ func TestScore(t *testing.T) {
 	// pinball90 at q=3: 0.1·2, 0.1·1, 0.9·1, 0 → 1.2/4 / 2
 	if !near(sc.Pinball90, 0.15) || !near(sc.Cover90, 0.75) {
 		t.Fatalf("%+v", sc)
+	}
+	// y ≤ q50: 1, 2 of 1, 2, 4, 3; no q80 given
+	if !near(sc.Cover[0], 0.5) || !near(sc.Cover[2], 0.75) || !math.IsNaN(sc.Cover[1]) {
+		t.Fatalf("coverage %v", sc.Cover)
 	}
 	if p := Pinball(10, 8, 0.9); !near(p, 1.8) {
 		t.Fatalf("pinball under: %v", p)

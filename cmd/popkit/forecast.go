@@ -70,7 +70,8 @@ absolute error over the in-sample mean absolute seasonal-naive error, season
 one-step difference), WRMSSE (RMSSE weighted by revenue over the last 28
 training days), pinball90 (mean pinball loss of q90 scaled like MASE), cover90
 (share of actuals at or below q90), MAPE (mean |error|/actual over hours with
-a positive count, in percent).
+a positive count, in percent). --json adds coverage: the shares at or below
+q50, q80, q90 and q95.
 
 Input may be gzipped. A malformed row stops the run with its line number,
 unless --skip-bad-rows is given: then it is reported and skipped.`,
@@ -142,7 +143,9 @@ type jsonRow struct {
 	WRMSSE    *float64 `json:"wrmsse,omitempty"`
 	Pinball90 *float64 `json:"pinball90"`
 	Cover90   *float64 `json:"cover90"`
-	MAPE      *float64 `json:"mape,omitempty"`
+	// Coverage is the share of actuals at or below q50, q80, q90 and q95.
+	Coverage []float64 `json:"coverage,omitempty"`
+	MAPE     *float64  `json:"mape,omitempty"`
 }
 
 func num(v float64) *float64 {
@@ -307,7 +310,8 @@ func runBacktest(stdout, stderr io.Writer, o backtestOptions) error {
 	}
 	toJSON := func(r forecast.Row, origin string) jsonRow {
 		return jsonRow{Method: r.Method, Origin: origin, Series: r.Series, MASE: num(r.MASE), RMSSE: num(r.RMSSE),
-			WRMSSE: num(r.WRMSSE), Pinball90: num(r.Pinball90), Cover90: num(r.Cover90), MAPE: num(r.MAPE)}
+			WRMSSE: num(r.WRMSSE), Pinball90: num(r.Pinball90), Cover90: num(r.Cover90), MAPE: num(r.MAPE),
+			Coverage: r.Cover[:]}
 	}
 	for _, r := range forecast.MeanRows(rows, hourly) {
 		res.Mean = append(res.Mean, toJSON(r, ""))
