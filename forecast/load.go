@@ -98,7 +98,8 @@ var retailHeader = []string{"InvoiceNo", "StockCode", "Description", "Quantity",
 
 // LoadRetail reads invoice lines with the header
 // InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country
-// (InvoiceDate as "2006-01-02 15:04:05", local time without a zone) from r,
+// (InvoiceDate as "2006-01-02 15:04:05" or the UCI original's "12/1/2010
+// 8:26", local time without a zone) from r,
 // plain or gzipped. A malformed row is an error naming its line, unless
 // opt.SkipBadRows is set.
 func LoadRetail(r io.Reader, opt LoadOptions) (*Retail, *LoadReport, error) {
@@ -161,14 +162,12 @@ func LoadRetail(r io.Reader, opt LoadOptions) (*Retail, *LoadReport, error) {
 			}
 			continue
 		}
-		t, err := time.Parse("2006-01-02 15:04:05", rec[4])
-		if err != nil {
-			if t, err = time.Parse("2006-01-02 15:04", rec[4]); err != nil {
-				if e := opt.skip(rep, &RowError{Line: line, Column: "InvoiceDate", Msg: fmt.Sprintf("%q is not YYYY-MM-DD hh:mm:ss", rec[4])}); e != nil {
-					return nil, rep, e
-				}
-				continue
+		t, ok := parseInvoiceDate(rec[4])
+		if !ok {
+			if e := opt.skip(rep, &RowError{Line: line, Column: "InvoiceDate", Msg: fmt.Sprintf("%q is not YYYY-MM-DD hh:mm[:ss] or M/D/YYYY h:mm", rec[4])}); e != nil {
+				return nil, rep, e
 			}
+			continue
 		}
 		p, err := strconv.ParseFloat(rec[5], 64)
 		if err != nil {
@@ -219,6 +218,19 @@ func LoadRetail(r io.Reader, opt LoadOptions) (*Retail, *LoadReport, error) {
 		out.FirstSale = append(out.FirstSale, first)
 	}
 	return out, rep, nil
+}
+
+// invoiceLayouts are the InvoiceDate layouts LoadRetail accepts: ISO (the
+// shared copy) and the UCI original's M/D/YYYY h:mm.
+var invoiceLayouts = []string{"2006-01-02 15:04:05", "2006-01-02 15:04", "1/2/2006 15:04"}
+
+func parseInvoiceDate(s string) (time.Time, bool) {
+	for _, l := range invoiceLayouts {
+		if t, err := time.Parse(l, s); err == nil {
+			return t, true
+		}
+	}
+	return time.Time{}, false
 }
 
 // Hourly is hourly counts per sensor on a local-time grid: Counts[i][k] is

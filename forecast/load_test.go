@@ -10,7 +10,7 @@ import (
 
 const retailFixture = `InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country
 1,A,thing,6,2010-12-01 08:26:00,2.50,17850.0,United Kingdom
-2,A,thing,4,2010-12-01 09:00:00,2.00,,United Kingdom
+2,A,thing,4,12/1/2010 9:00,2.00,,United Kingdom
 C3,A,thing,-3,2010-12-01 10:00:00,2.50,17850.0,United Kingdom
 4,B,other,2,2010-12-03 10:00:00,1.00,17850.0,France
 C5,B,other,-5,2010-12-02 10:00:00,1.00,17850.0,France
