@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -33,13 +34,14 @@ func TestReplayUCI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	plan := ReplayRetail(d, start, days, review, Newsvendor{Forecaster: forecast.AutoDaily(), Ratio: ratio})
+	auto := &memo{f: forecast.AutoDaily(), m: map[memoKey]*forecast.Forecast{}}
+	plan := ReplayRetail(d, start, days, review, Newsvendor{Forecaster: auto, Ratio: ratio})
 	sn := ReplayRetail(d, start, days, review, SeasonalNaiveStock{})
 	ms := ReplayRetail(d, start, days, review, MeanSafetyStock{Safety: 1})
 	kSN, snM := MatchFillRate(d, start, days, review, func(k float64) Policy { return SeasonalNaiveStock{Factor: k} }, plan.FillRate(), 0.5, 6, 14)
 	kMS, msM := MatchFillRate(d, start, days, review, func(k float64) Policy { return MeanSafetyStock{Safety: k} }, plan.FillRate(), -1, 6, 14)
 
-	nv := func(k float64) Policy { return Newsvendor{Forecaster: forecast.AutoDaily(), Ratio: k} }
+	nv := func(k float64) Policy { return Newsvendor{Forecaster: auto, Ratio: k} }
 	rMS, planMS := MatchFillRate(d, start, days, review, nv, ms.FillRate(), 0.3, 0.95, 8)
 	rSN, planSN := MatchFillRate(d, start, days, review, nv, sn.FillRate(), 0.3, 0.95, 8)
 
@@ -74,5 +76,40 @@ func TestReplayUCI(t *testing.T) {
 		if o.FillRate() > plan.FillRate() && o.Leftover <= plan.Leftover {
 			t.Errorf("a default baseline dominates the plan: fill %.3f leftover %.0f", o.FillRate(), o.Leftover)
 		}
+	}
+}
+
+// memo remembers the forecasts of f by history, so that replays that differ
+// only in the critical ratio forecast each SKU-week once.
+type memo struct {
+	f  forecast.Forecaster
+	mu sync.Mutex
+	m  map[memoKey]*forecast.Forecast
+}
+
+type memoKey struct {
+	first *float64
+	n, h  int
+}
+
+func (m *memo) Name() string { return m.f.Name() }
+
+func (m *memo) Forecast(y []float64, h int, f *forecast.Forecast) {
+	k := memoKey{&y[0], len(y), h}
+	m.mu.Lock()
+	c, ok := m.m[k]
+	m.mu.Unlock()
+	if !ok {
+		c = new(forecast.Forecast)
+		m.f.Forecast(y, h, c)
+		m.mu.Lock()
+		m.m[k] = c
+		m.mu.Unlock()
+	}
+	f.Reset(h)
+	f.Method = c.Method
+	copy(f.Point, c.Point)
+	for i := range f.Q {
+		copy(f.Q[i], c.Q[i])
 	}
 }

@@ -97,7 +97,10 @@ func TestForecastBacktestProtocolA(t *testing.T) {
 func TestForecastBacktestProtocolB(t *testing.T) {
 	t.Parallel()
 	in := sharedData(t, "melbourne_pedestrian_hourly_2015_2016.csv")
-	res, _ := runForecastCLI(t, "--input", in, "--format", "hourly-counts")
+	res, stderr := runForecastCLI(t, "--input", in, "--format", "hourly-counts")
+	if stderr != "" {
+		t.Errorf("stderr is not a terminal, yet got %q (no progress bar, no skipped rows expected)", stderr)
+	}
 	if len(res.Origins) != 8 || res.Horizon != 168 {
 		t.Fatalf("origins %v horizon %d", res.Origins, res.Horizon)
 	}
