@@ -81,15 +81,14 @@ func (a Auto) Name() string {
 	return "auto"
 }
 
-// fitter is a Method whose parameters can be estimated once on a history and
-// then held fixed, so that in-sample origins need no refit.
-type fitter interface {
-	Fixed(y []float64) Method
-}
 
 type autoScratch struct {
 	wins, res, tmp, one []float64
 	methods             []Method
+	// ets holds ETS models with parameters fitted once on the whole
+	// history, so that the in-sample origins need no refit; methods points
+	// into it, which boxes nothing.
+	ets []ETSANA
 }
 
 // combine writes the mean of ms's forecasts into out, using sc.one.
@@ -126,9 +125,11 @@ func (a Auto) Forecast(y []float64, h int, f *Forecast) {
 		}
 	}
 	sc.methods = sc.methods[:0]
+	sc.ets = slices.Grow(sc.ets[:0], len(a.Methods))
 	for _, m := range a.Methods {
-		if ft, ok := m.(fitter); ok && !a.Refit {
-			m = ft.Fixed(y)
+		if e, ok := m.(ETSANA); ok && !a.Refit {
+			sc.ets = append(sc.ets, e.Fixed(y))
+			m = &sc.ets[len(sc.ets)-1]
 		}
 		sc.methods = append(sc.methods, m)
 	}

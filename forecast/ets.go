@@ -103,7 +103,7 @@ func etsRun(y []float64, p int, a, g float64, s *[maxPeriod]float64, sse *float6
 
 // Fixed returns m with α and γ fitted on y (m itself when they are set or y
 // is too short to fit).
-func (m ETSANA) Fixed(y []float64) Method {
+func (m ETSANA) Fixed(y []float64) ETSANA {
 	if (m.Alpha > 0 && m.Gamma > 0) || len(y) < 2*m.Period || m.Period > maxPeriod {
 		return m
 	}
