@@ -81,7 +81,6 @@ func (a Auto) Name() string {
 	return "auto"
 }
 
-
 type autoScratch struct {
 	wins, res, tmp, one []float64
 	methods             []Method
