@@ -1,8 +1,8 @@
-// Package plan turns demand forecasts into pre-stage plans for fulfilment
+// Package prestage turns demand forecasts into pre-stage plans for fulfilment
 // nodes: how many units of each SKU to stage (or make) at a microfactory or
 // kitting station before a day's sessions, and a replay that scores such
 // plans against realised demand. It is pure Go over package forecast.
-package plan
+package prestage
 
 import (
 	"fmt"
