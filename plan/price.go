@@ -146,7 +146,7 @@ func floorPrice(cost int64, floor float64) int64 {
 	if floor <= 0 {
 		return cost
 	}
-	return int64(math.Ceil(float64(cost) / (1 - floor) - 1e-9))
+	return int64(math.Ceil(float64(cost)/(1-floor) - 1e-9))
 }
 
 // MarkdownStep is the price of the last sessions of an event.
