@@ -86,7 +86,7 @@ func TestFromQuantiles(t *testing.T) {
 
 func TestScaledDemand(t *testing.T) {
 	d := mustDiscrete(t, 1, 1, 1, 1) // uniform 0..3, mean 1.5
-	s := scaleDemand(d, 2)          // uniform on 0, 2, 4, 6
+	s := scaleDemand(d, 2)           // uniform on 0, 2, 4, 6
 	if math.Abs(s.Mean()-3) > 1e-12 {
 		t.Fatalf("mean %v", s.Mean())
 	}
