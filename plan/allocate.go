@@ -1,6 +1,7 @@
 package plan
 
 import (
+	"container/heap"
 	"fmt"
 	"math"
 	"sort"
@@ -165,49 +166,72 @@ func allocateDP(items []*item, rem, g int64, a *allocation) {
 	a.bound, a.exact = a.value, true
 }
 
-type unit struct {
-	it    *item
-	m     float64
-	ratio float64
-	k     int
+// heads is a max-heap of each item's next unit by expected contribution
+// per unit of cost (ties: fewer units first, then candidate order). Each
+// item's units are already in that order (concavity), so the heap merges
+// them without sorting every unit.
+type heads struct {
+	items []*item
+	next  []int // next unit index per heap entry
+}
+
+func (h *heads) Len() int { return len(h.items) }
+func (h *heads) ratio(i int) float64 {
+	return h.items[i].marg[h.next[i]] / float64(h.items[i].cost)
+}
+func (h *heads) Less(i, j int) bool {
+	if ri, rj := h.ratio(i), h.ratio(j); ri != rj {
+		return ri > rj
+	}
+	if h.next[i] != h.next[j] {
+		return h.next[i] < h.next[j]
+	}
+	return h.items[i].idx < h.items[j].idx
+}
+func (h *heads) Swap(i, j int) {
+	h.items[i], h.items[j] = h.items[j], h.items[i]
+	h.next[i], h.next[j] = h.next[j], h.next[i]
+}
+func (h *heads) Push(x any) { panic("heads: fixed size") }
+func (h *heads) Pop() any {
+	n := len(h.items) - 1
+	h.items, h.next = h.items[:n], h.next[:n]
+	return nil
 }
 
 func allocateGreedy(items []*item, rem int64, a *allocation) {
-	var us []unit
+	h := &heads{}
 	for _, it := range items {
-		for k := it.forced; k < len(it.marg); k++ {
-			us = append(us, unit{it, it.marg[k], it.marg[k] / float64(it.cost), k})
+		if it.forced < len(it.marg) {
+			h.items = append(h.items, it)
+			h.next = append(h.next, it.forced)
 		}
 	}
-	sort.SliceStable(us, func(i, j int) bool {
-		if us[i].ratio != us[j].ratio {
-			return us[i].ratio > us[j].ratio
-		}
-		return us[i].k < us[j].k
-	})
-	// The relaxation: whole units in ratio order, then a fraction.
-	bound, r := a.value, rem
-	for _, u := range us {
-		if u.it.cost <= r {
-			bound += u.m
-			r -= u.it.cost
+	heap.Init(h)
+	// Up to the first unit that does not fit, the greedy order is the
+	// continuous relaxation's; its bound adds that unit's fitting fraction.
+	bound, bounded := 0.0, false
+	for h.Len() > 0 {
+		it, k := h.items[0], h.next[0]
+		if it.cost > rem {
+			if !bounded {
+				bound, bounded = a.value+it.marg[k]*float64(rem)/float64(it.cost), true
+			}
+			heap.Pop(h) // later units of this item cost the same: none fits
 			continue
 		}
-		bound += u.m * float64(r) / float64(u.it.cost)
-		break
+		rem -= it.cost
+		a.units[it.idx]++
+		a.value += it.marg[k]
+		if k+1 < len(it.marg) {
+			h.next[0]++
+			heap.Fix(h, 0)
+		} else {
+			heap.Pop(h)
+		}
 	}
-	blocked := map[int]bool{}
-	for _, u := range us {
-		if blocked[u.it.idx] {
-			continue
-		}
-		if u.it.cost > rem {
-			blocked[u.it.idx] = true
-			continue
-		}
-		rem -= u.it.cost
-		a.units[u.it.idx]++
-		a.value += u.m
+	if !bounded {
+		bound = a.value
 	}
 	a.bound = math.Max(bound, a.value)
 }

@@ -325,3 +325,48 @@ func TestSolveValidation(t *testing.T) {
 		})
 	}
 }
+
+func TestGreedyAllocationWithinItsBound(t *testing.T) {
+	// The greedy allocation (used when the exact programme is too large) is
+	// never better than the exact one, and its bound is never below it.
+	r := rand.New(rand.NewPCG(7, 8))
+	for trial := range 200 {
+		var items []*item
+		for i := range 2 + r.IntN(5) {
+			pmf := make([]float64, 2+r.IntN(12))
+			for j := range pmf {
+				pmf[j] = r.Float64()
+			}
+			cost := int64(3 + r.IntN(20))
+			k := fixed("X", "b", cost+int64(1+r.IntN(30)), cost, int64(r.IntN(int(cost))), mustDiscrete(t, pmf...))
+			it := newItem(i, k, k.RefPrice, k.Demand, 0, i == 0 && trial%3 == 0)
+			if len(it.marg) > 0 {
+				items = append(items, it)
+			}
+		}
+		budget := int64(r.IntN(200))
+		g := allocation{units: map[int]int{}, ok: true}
+		x := allocate(items, budget) // small: the exact programme
+		if !x.ok {
+			continue
+		}
+		for _, it := range items {
+			g.units[it.idx] = it.forced
+			for k := 0; k < it.forced; k++ {
+				g.value += it.marg[k]
+			}
+			budget -= int64(it.forced) * it.cost
+		}
+		allocateGreedy(items, budget, &g)
+		if !x.exact || g.value > x.value+1e-9 || g.bound < x.value-1e-9 {
+			t.Fatalf("trial %d: greedy %.4f (bound %.4f), exact %.4f", trial, g.value, g.bound, x.value)
+		}
+		var spent int64
+		for _, it := range items {
+			spent += int64(g.units[it.idx]-it.forced) * it.cost
+		}
+		if spent > budget {
+			t.Fatalf("trial %d: greedy spent %d of %d", trial, spent, budget)
+		}
+	}
+}

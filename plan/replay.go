@@ -18,7 +18,7 @@ type ReplayConfig struct {
 	Step      int
 	// HistoryDays is the planner's look-back: its demand for an event is the
 	// empirical distribution of every rolling EventDays-day total that ends
-	// within the HistoryDays days before it [91].
+	// within the HistoryDays days before it [56].
 	HistoryDays int
 	// BaselineDays is the baseline's look-back for revenue rank and mean
 	// demand [28]; it is also the window of the reference price.
@@ -27,6 +27,14 @@ type ReplayConfig struct {
 	// SalvageShare an unsold unit's value as a share of its cost [0.25].
 	CostShare    float64
 	SalvageShare float64
+	// LevelDays, when positive, rescales the planner's rolling totals to the
+	// recent level: each total is multiplied by the mean daily demand of the
+	// last LevelDays days over that of the whole look-back (no rescaling
+	// when the look-back sold nothing) [0: off].
+	LevelDays int
+	// FirstDay is the day index of the first event's start [91, the
+	// default look-back, so every setting replays the same events].
+	FirstDay int
 	// MaxEvents caps the events replayed (0: every start that fits).
 	MaxEvents int
 }
@@ -42,7 +50,7 @@ func (c *ReplayConfig) defaults() {
 		c.Step = 7
 	}
 	if c.HistoryDays == 0 {
-		c.HistoryDays = 91
+		c.HistoryDays = 56
 	}
 	if c.BaselineDays == 0 {
 		c.BaselineDays = 28
@@ -52,6 +60,9 @@ func (c *ReplayConfig) defaults() {
 	}
 	if c.SalvageShare == 0 {
 		c.SalvageShare = 0.25
+	}
+	if c.FirstDay == 0 {
+		c.FirstDay = 91
 	}
 }
 
@@ -114,7 +125,7 @@ func Replay(h *RetailHistory, cfg ReplayConfig) ([]EventResult, error) {
 		}
 	}
 	var out []EventResult
-	for e := max(cfg.HistoryDays, cfg.BaselineDays); e+cfg.EventDays <= h.Days; e += cfg.Step {
+	for e := max(cfg.FirstDay, cfg.BaselineDays); e+cfg.EventDays <= h.Days; e += cfg.Step {
 		if cfg.MaxEvents > 0 && len(out) == cfg.MaxEvents {
 			break
 		}
@@ -192,6 +203,15 @@ func replayEvent(h *RetailHistory, cfg ReplayConfig, e int, firstSale map[string
 		}
 		if len(totals) == 0 {
 			continue
+		}
+		if cfg.LevelDays > 0 {
+			all := h.demand(s.code, from, e) / float64(e-from)
+			recent := h.demand(s.code, max(from, e-cfg.LevelDays), e) / float64(e-max(from, e-cfg.LevelDays))
+			if all > 0 {
+				for i := range totals {
+					totals[i] *= recent / all
+				}
+			}
 		}
 		d, err := Empirical(totals)
 		if err != nil {

@@ -24,7 +24,8 @@ func main() {
 	input := flag.String("input", "", "the Online Retail CSV (.csv or .csv.gz)")
 	var cfg plan.ReplayConfig
 	flag.IntVar(&cfg.SKUs, "n", 20, "SKUs (slots) per capsule")
-	flag.IntVar(&cfg.HistoryDays, "history", 91, "planner look-back in days")
+	flag.IntVar(&cfg.HistoryDays, "history", 56, "planner look-back in days")
+	flag.IntVar(&cfg.LevelDays, "level", 0, "rescale the planner's totals to the mean of the last this many days (0: off)")
 	flag.Float64Var(&cfg.CostShare, "cost-share", 0.6, "unit cost as a share of the reference price")
 	flag.Float64Var(&cfg.SalvageShare, "salvage-share", 0.25, "salvage value as a share of unit cost")
 	flag.Parse()
