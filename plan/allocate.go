@@ -41,7 +41,9 @@ func (s scaled) ExpectedMin(q int) float64 {
 type item struct {
 	idx      int
 	brand    string
+	price    int64
 	cost     int64
+	salvage  int64
 	must     bool
 	forced   int // leading units that must be taken (must-carry: 1)
 	marg     []float64
@@ -49,25 +51,30 @@ type item struct {
 	d        Demand
 }
 
-func newItem(idx int, k Candidate, price int64, d Demand, overallFloor float64, must bool) *item {
-	it := &item{idx: idx, brand: k.Brand, cost: k.UnitCost, must: must, d: d}
+// newItem values the candidate's units for the optimiser: unit k is worth
+// m + mu·(m − overallFloor·price·P(D ≥ k)) (see solveFloor), and units are
+// listed while m and that value are positive (must-carry: the first
+// always).
+func newItem(idx int, k Candidate, price int64, d Demand, overallFloor, mu float64, must bool) *item {
+	it := &item{idx: idx, brand: k.Brand, price: price, cost: k.UnitCost, salvage: k.Salvage, must: must, d: d}
 	p, c, s := float64(price), float64(k.UnitCost), float64(k.Salvage)
 	for u := 1; u <= maxSupport && (k.MaxUnits == 0 || u <= k.MaxUnits); u++ {
 		sk := survival(d, u)
 		m := (p-s)*sk - (c - s)
+		v := m + mu*(m-overallFloor*p*sk)
 		if u == 1 && must {
-			it.marg = append(it.marg, m)
+			it.marg = append(it.marg, v)
 			it.forced = 1
 			continue
 		}
 		if m <= 0 {
 			break
 		}
-		if m < overallFloor*p*sk {
+		if v <= 0 {
 			it.floorCut = u == 1
 			break
 		}
-		it.marg = append(it.marg, m)
+		it.marg = append(it.marg, v)
 	}
 	return it
 }

@@ -197,7 +197,7 @@ func Solve(cands []Candidate, c Constraints) (*Plan, error) {
 		return nil, err
 	}
 	p := &Plan{Lines: make([]Line, len(cands))}
-	var items []*item
+	var elig []eligible
 	for i, k := range cands {
 		l := &p.Lines[i]
 		l.SKU, l.Brand, l.Response = k.SKU, k.Brand, k.Response
@@ -226,22 +226,27 @@ func Solve(cands []Candidate, c Constraints) (*Plan, error) {
 			}
 			continue
 		}
-		it := newItem(i, k, price, d, c.MinOverallMargin, must)
+		elig = append(elig, eligible{idx: i, k: k, price: price, d: d, must: must})
+	}
+	items, sol, mu := solveFloor(elig, c)
+	for _, it := range items {
 		if len(it.marg) == 0 {
+			l := &p.Lines[it.idx]
 			l.Why = "not profitable"
 			if it.floorCut {
 				l.Why = "below overall margin floor"
 			}
+		}
+	}
+	p.Method, p.UpperBound = sol.method, sol.upper
+	if mu > 0 {
+		p.Method += fmt.Sprintf("; overall margin floor priced in with multiplier %.4g", mu)
+	}
+	p.Warnings = append(p.Warnings, sol.warnings...)
+	for _, it := range items {
+		if len(it.marg) == 0 {
 			continue
 		}
-		items = append(items, it)
-	}
-	sol := solveSlots(items, c)
-	p.Method, p.UpperBound = sol.method, sol.upper
-	for _, w := range sol.warnings {
-		p.Warnings = append(p.Warnings, w)
-	}
-	for _, it := range items {
 		l := &p.Lines[it.idx]
 		q := sol.units[it.idx]
 		k := cands[it.idx]
@@ -278,6 +283,81 @@ func Solve(cands []Candidate, c Constraints) (*Plan, error) {
 	}
 	p.Gap = math.Max(0, p.UpperBound-p.ExpectedContribution)
 	return p, nil
+}
+
+// eligible is a candidate that may be carried, at its chosen price.
+type eligible struct {
+	idx   int
+	k     Candidate
+	price int64
+	d     Demand
+	must  bool
+}
+
+// solveFloor solves the slots and budget and keeps the overall margin
+// floor f with a Lagrange multiplier μ ≥ 0 on the constraint
+// Σ contribution − f·Σ revenue ≥ 0: each unit is valued at
+// m + μ·(m − f·price·P(D ≥ k)) instead of m. μ = 0 is tried first; if the
+// plan misses the floor, μ is doubled until the plan meets it and then
+// bisected (30 steps) towards the smallest such μ, keeping the feasible
+// plan with the most expected contribution. As μ grows the valuation tends
+// to admitting only units that meet the floor on their own, which always
+// meets it (must-carry units aside). The upper bound of the μ-valued
+// problem is also a bound on the best plan that meets the floor, since
+// that plan's penalty term is non-negative.
+func solveFloor(elig []eligible, c Constraints) ([]*item, slotSolution, float64) {
+	at := func(mu float64) ([]*item, slotSolution, bool, float64) {
+		var all, items []*item
+		for _, e := range elig {
+			it := newItem(e.idx, e.k, e.price, e.d, c.MinOverallMargin, mu, e.must)
+			all = append(all, it)
+			if len(it.marg) > 0 {
+				items = append(items, it)
+			}
+		}
+		sol := solveSlots(items, c)
+		var contrib, rev float64
+		for _, it := range items {
+			if q := sol.units[it.idx]; q > 0 {
+				contrib += contribution(float64(it.price), float64(it.cost), float64(it.salvage), it.d, q)
+				rev += float64(it.price) * it.d.ExpectedMin(q)
+			}
+		}
+		ok := rev == 0 || contrib >= c.MinOverallMargin*rev-1e-9
+		return all, sol, ok, contrib
+	}
+	items, sol, ok, _ := at(0)
+	if ok || c.MinOverallMargin == 0 {
+		return items, sol, 0
+	}
+	lo, hi := 0.0, 1.0
+	var bestItems []*item
+	var best slotSolution
+	bestV, bestMu := math.Inf(-1), 0.0
+	for range 40 {
+		it, s, ok, v := at(hi)
+		if ok {
+			bestItems, best, bestV, bestMu = it, s, v, hi
+			break
+		}
+		lo, hi = hi, hi*2
+	}
+	if bestItems == nil { // only must-carry lines can cause this
+		return items, sol, 0
+	}
+	for range 30 {
+		mid := (lo + hi) / 2
+		it, s, ok, v := at(mid)
+		if ok {
+			hi = mid
+			if v > bestV {
+				bestItems, best, bestV, bestMu = it, s, v, mid
+			}
+		} else {
+			lo = mid
+		}
+	}
+	return bestItems, best, bestMu
 }
 
 // describe fills a line's forecast at price.

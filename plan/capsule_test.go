@@ -68,6 +68,17 @@ func bruteForce(cands []Candidate, pmfs [][]float64, c Constraints) float64 {
 			if cost > c.Budget || (c.TotalSlots > 0 && n > c.TotalSlots) {
 				return
 			}
+			if c.MinOverallMargin > 0 {
+				rev := 0.0
+				for j, k := range cands {
+					for x, p := range pmfs[j] {
+						rev += p * float64(k.RefPrice) * float64(min(x, q[j]))
+					}
+				}
+				if v < c.MinOverallMargin*rev-1e-9 {
+					return
+				}
+			}
 			for b, m := range per {
 				if l := c.BrandSlots[b]; l > 0 && m > l {
 					return
@@ -339,7 +350,7 @@ func TestGreedyAllocationWithinItsBound(t *testing.T) {
 			}
 			cost := int64(3 + r.IntN(20))
 			k := fixed("X", "b", cost+int64(1+r.IntN(30)), cost, int64(r.IntN(int(cost))), mustDiscrete(t, pmf...))
-			it := newItem(i, k, k.RefPrice, k.Demand, 0, i == 0 && trial%3 == 0)
+			it := newItem(i, k, k.RefPrice, k.Demand, 0, 0, i == 0 && trial%3 == 0)
 			if len(it.marg) > 0 {
 				items = append(items, it)
 			}
@@ -368,5 +379,84 @@ func TestGreedyAllocationWithinItsBound(t *testing.T) {
 		if spent > budget {
 			t.Fatalf("trial %d: greedy spent %d of %d", trial, spent, budget)
 		}
+	}
+}
+
+func TestSolveOverallMarginFloor(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 10))
+	exact := 0
+	for trial := range 60 {
+		var cands []Candidate
+		var pmfs [][]float64
+		for i := range 4 {
+			pmf := make([]float64, 2+r.IntN(4))
+			var s float64
+			for j := range pmf {
+				pmf[j] = r.Float64()
+				s += pmf[j]
+			}
+			for j := range pmf {
+				pmf[j] /= s
+			}
+			cost := int64(4 + r.IntN(8))
+			k := fixed(string(rune('A'+i)), "x", cost+int64(2+r.IntN(10)), cost, int64(r.IntN(int(cost))), mustDiscrete(t, pmf...))
+			k.MaxUnits = 4
+			cands = append(cands, k)
+			pmfs = append(pmfs, pmf)
+		}
+		c := Constraints{Budget: int64(20 + r.IntN(60)), TotalSlots: 3, MinOverallMargin: 0.15 + 0.2*r.Float64()}
+		p, err := Solve(cands, c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkFeasible(t, p, cands, c)
+		want := bruteForce(cands, pmfs, c)
+		if p.SKUs > 0 && p.OverallMargin < c.MinOverallMargin-1e-9 {
+			t.Fatalf("trial %d: overall margin %.4f under the floor %.4f", trial, p.OverallMargin, c.MinOverallMargin)
+		}
+		if p.ExpectedContribution > want+1e-6 || want > p.UpperBound+1e-6 {
+			t.Fatalf("trial %d: plan %.4f, brute force %.4f, bound %.4f", trial, p.ExpectedContribution, want, p.UpperBound)
+		}
+		if math.Abs(p.ExpectedContribution-want) < 1e-6 {
+			exact++
+		}
+	}
+	t.Logf("%d of 60 instances solved to the brute-force optimum under the overall floor", exact)
+	if exact < 40 {
+		t.Errorf("only %d of 60 instances at the optimum", exact)
+	}
+}
+
+func TestSolveExplainsPriceAndMarkdown(t *testing.T) {
+	// A forecast's quantiles plug in through FromQuantiles; the price is free
+	// within 80..150 with an estimated response; 4 sessions, last one marked
+	// down.
+	d, err := FromQuantiles(Quantiles{Q50: 40, Q80: 55, Q90: 65, Q95: 72})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp := Response{Elasticity: -2.5, Source: "estimated", Why: "estimated: test"}
+	k := Candidate{SKU: "A", Brand: "b", UnitCost: 50, Salvage: 10, RefPrice: 100, MinPrice: 80, MaxPrice: 150, Demand: d, Response: resp}
+	p, err := Solve([]Candidate{k}, Constraints{Budget: 100000, MinMargin: 0.3, Sessions: 4, MarkdownSessions: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := p.Lines[0]
+	if !l.In || l.Price < 80 || l.Price > 150 || l.Margin < 0.3 || l.Response.Source != "estimated" || l.PriceWhy == "" {
+		t.Fatalf("line %+v", l)
+	}
+	// The chosen price beats the reference price on the newsvendor value.
+	at := func(price int64) float64 {
+		return newsvendorValue(float64(price), 50, 10, scaleDemand(d, resp.demandFactor(price, 100)))
+	}
+	if at(l.Price) < at(100) {
+		t.Fatalf("price %d worth %.1f, reference worth %.1f", l.Price, at(l.Price), at(100))
+	}
+	if l.Markdown == nil || l.Markdown.Sessions != 1 || l.Markdown.Price > l.Price || l.Markdown.Margin < 0.3-1e-9 || l.Markdown.Why == "" {
+		t.Fatalf("markdown %+v", l.Markdown)
+	}
+	// The forecast on the line is the demand at the chosen price.
+	if want := d.Mean() * resp.demandFactor(l.Price, 100); math.Abs(l.Mean-want) > 1e-9 {
+		t.Fatalf("line mean %v, want %v", l.Mean, want)
 	}
 }

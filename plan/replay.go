@@ -114,16 +114,7 @@ func Replay(h *RetailHistory, cfg ReplayConfig) ([]EventResult, error) {
 	if cfg.CostShare <= 0 || cfg.CostShare >= 1 || cfg.SalvageShare < 0 || cfg.SalvageShare >= 1 {
 		return nil, fmt.Errorf("replay config: cost share must be in (0, 1) and salvage share in [0, 1)")
 	}
-	firstSale := map[string]int{}
-	for _, code := range h.Codes {
-		firstSale[code] = h.Days
-		for d, q := range h.Qty[code] {
-			if q > 0 {
-				firstSale[code] = d
-				break
-			}
-		}
-	}
+	firstSale := h.firstSales()
 	var out []EventResult
 	for e := max(cfg.FirstDay, cfg.BaselineDays); e+cfg.EventDays <= h.Days; e += cfg.Step {
 		if cfg.MaxEvents > 0 && len(out) == cfg.MaxEvents {
@@ -141,6 +132,22 @@ func Replay(h *RetailHistory, cfg ReplayConfig) ([]EventResult, error) {
 	return out, nil
 }
 
+// firstSales returns each code's first day with positive net units (Days
+// when it has none).
+func (h *RetailHistory) firstSales() map[string]int {
+	first := map[string]int{}
+	for _, code := range h.Codes {
+		first[code] = h.Days
+		for d, q := range h.Qty[code] {
+			if q > 0 {
+				first[code] = d
+				break
+			}
+		}
+	}
+	return first
+}
+
 type replaySKU struct {
 	code                 string
 	price, cost, salvage int64
@@ -148,8 +155,10 @@ type replaySKU struct {
 	realised             float64
 }
 
-func replayEvent(h *RetailHistory, cfg ReplayConfig, e int, firstSale map[string]int) (EventResult, error) {
-	res := EventResult{Start: h.Start.AddDate(0, 0, e)}
+// replaySKUs returns the event's candidates: SKUs sold in the baseline's
+// look-back, with their price, cost, salvage, look-back revenue and mean
+// demand, and the realised demand of the event.
+func replaySKUs(h *RetailHistory, cfg ReplayConfig, e int) []replaySKU {
 	var skus []replaySKU
 	for _, code := range h.Codes {
 		p := math.Round(h.MedianPrice(code, e-cfg.BaselineDays, e))
@@ -172,6 +181,12 @@ func replayEvent(h *RetailHistory, cfg ReplayConfig, e int, firstSale map[string
 			realised:   h.demand(code, e, e+cfg.EventDays),
 		})
 	}
+	return skus
+}
+
+func replayEvent(h *RetailHistory, cfg ReplayConfig, e int, firstSale map[string]int) (EventResult, error) {
+	res := EventResult{Start: h.Start.AddDate(0, 0, e)}
+	skus := replaySKUs(h, cfg, e)
 	res.Candidates = len(skus)
 	sell := func(arm *ArmResult, s replaySKU, q int) {
 		sold := math.Min(s.realised, float64(q))
@@ -193,6 +208,30 @@ func replayEvent(h *RetailHistory, cfg ReplayConfig, e int, firstSale map[string
 		sell(&res.Baseline, s, q)
 	}
 	// Planner.
+	cands, kept, err := plannerCandidates(h, cfg, e, skus, firstSale, 0)
+	if err != nil {
+		return res, err
+	}
+	p, err := Solve(cands, Constraints{TotalSlots: cfg.SKUs, Budget: budget})
+	if err != nil {
+		return res, err
+	}
+	for i, l := range p.Lines {
+		if l.In {
+			sell(&res.Planner, kept[i], l.Units)
+		}
+	}
+	res.PlannerExpected, res.Gap = p.ExpectedContribution, p.Gap
+	return res, nil
+}
+
+// plannerCandidates builds the planner's candidates for an event starting
+// on day e: demand from the rolling totals of the look-back and, when band
+// is positive, an allowed price range of reference × (1 ± band) with the
+// price response estimated from the SKU's daily prices over every day
+// before e (EstimateResponse; the prior where the history is too thin).
+// With band 0 the price is fixed at the reference.
+func plannerCandidates(h *RetailHistory, cfg ReplayConfig, e int, skus []replaySKU, firstSale map[string]int, band float64) ([]Candidate, []replaySKU, error) {
 	var cands []Candidate
 	var kept []replaySKU
 	for _, s := range skus {
@@ -215,25 +254,53 @@ func replayEvent(h *RetailHistory, cfg ReplayConfig, e int, firstSale map[string
 		}
 		d, err := Empirical(totals)
 		if err != nil {
-			return res, fmt.Errorf("sku %s: %w", s.code, err)
+			return nil, nil, fmt.Errorf("sku %s: %w", s.code, err)
 		}
-		cands = append(cands, Candidate{
+		k := Candidate{
 			SKU: s.code, Brand: "retail", UnitCost: s.cost, Salvage: s.salvage, RefPrice: s.price,
 			Demand: d, Response: Prior("replay sells at the reference price"),
-		})
+		}
+		if band > 0 {
+			k.MinPrice = int64(math.Round(float64(s.price) * (1 - band)))
+			k.MaxPrice = int64(math.Round(float64(s.price) * (1 + band)))
+			k.Response = EstimateResponse(h.PricePoints(s.code, 0, e))
+		}
+		cands = append(cands, k)
 		kept = append(kept, s)
 	}
-	p, err := Solve(cands, Constraints{TotalSlots: cfg.SKUs, Budget: budget})
-	if err != nil {
-		return res, err
+	return cands, kept, nil
+}
+
+// PlanEvent plans, with the replay's candidates and demand, the capsule for
+// the event starting on start, with prices free within reference × (1 ±
+// band) and the given constraints (their TotalSlots and Budget default to
+// cfg.SKUs and the top-N baseline's stock cost). It shows the planner's
+// explanations and price responses on real data; the replay itself sells
+// at the reference price because the history cannot say what would have
+// sold at another.
+func PlanEvent(h *RetailHistory, cfg ReplayConfig, start time.Time, band float64, c Constraints) (*Plan, error) {
+	cfg.defaults()
+	e := h.Day(start)
+	if e < cfg.BaselineDays || e >= h.Days {
+		return nil, fmt.Errorf("start: %s is not %d days into the history", start.Format(time.DateOnly), cfg.BaselineDays)
 	}
-	for i, l := range p.Lines {
-		if l.In {
-			sell(&res.Planner, kept[i], l.Units)
+	firstSale := h.firstSales()
+	skus := replaySKUs(h, cfg, e)
+	if c.TotalSlots == 0 {
+		c.TotalSlots = cfg.SKUs
+	}
+	if c.Budget == 0 {
+		byRev := append([]replaySKU(nil), skus...)
+		sort.SliceStable(byRev, func(i, j int) bool { return byRev[i].revenue > byRev[j].revenue })
+		for _, s := range byRev[:min(cfg.SKUs, len(byRev))] {
+			c.Budget += int64(math.Round(s.meanDemand)) * s.cost
 		}
 	}
-	res.PlannerExpected, res.Gap = p.ExpectedContribution, p.Gap
-	return res, nil
+	cands, _, err := plannerCandidates(h, cfg, e, skus, firstSale, band)
+	if err != nil {
+		return nil, err
+	}
+	return Solve(cands, c)
 }
 
 // ReplaySummary averages a replay's events.
