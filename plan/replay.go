@@ -87,6 +87,10 @@ type EventResult struct {
 	Candidates int // SKUs with a sale (hence a price) in the look-back
 	Baseline   ArmResult
 	Planner    ArmResult
+	// TopNUnits is an ablation, not a target: the baseline's N SKUs with
+	// units chosen by the planner under the same budget, showing how much
+	// of the gain comes from the units and how much from the choice of SKUs.
+	TopNUnits ArmResult
 	// PlannerExpected is the planner's expected contribution and Gap its
 	// proven optimality gap, both in minor units.
 	PlannerExpected float64
@@ -222,6 +226,28 @@ func replayEvent(h *RetailHistory, cfg ReplayConfig, e int, firstSale map[string
 		}
 	}
 	res.PlannerExpected, res.Gap = p.ExpectedContribution, p.Gap
+	// Ablation: the baseline's SKUs, units chosen by the planner.
+	top := map[string]bool{}
+	for _, s := range byRev[:min(cfg.SKUs, len(byRev))] {
+		top[s.code] = true
+	}
+	var topCands []Candidate
+	var topKept []replaySKU
+	for i, k := range cands {
+		if top[k.SKU] {
+			topCands = append(topCands, k)
+			topKept = append(topKept, kept[i])
+		}
+	}
+	p, err = Solve(topCands, Constraints{TotalSlots: cfg.SKUs, Budget: budget})
+	if err != nil {
+		return res, err
+	}
+	for i, l := range p.Lines {
+		if l.In {
+			sell(&res.TopNUnits, topKept[i], l.Units)
+		}
+	}
 	return res, nil
 }
 
@@ -308,6 +334,7 @@ type ReplaySummary struct {
 	Events int
 	// Mean per event of each arm's realised margin and stock cost.
 	BaselineMargin, PlannerMargin       float64
+	TopNUnitsMargin                     float64
 	BaselineStockCost, PlannerStockCost float64
 	// Uplift = PlannerMargin / BaselineMargin − 1 (the target is ≥ 0.10).
 	Uplift float64
@@ -336,6 +363,7 @@ func Summarise(rs []EventResult) ReplaySummary {
 		all[i] = i
 		s.BaselineStockCost += r.Baseline.StockCost / float64(len(rs))
 		s.PlannerStockCost += r.Planner.StockCost / float64(len(rs))
+		s.TopNUnitsMargin += r.TopNUnits.Margin / float64(len(rs))
 		if r.Planner.Margin > r.Baseline.Margin {
 			s.Wins++
 		}

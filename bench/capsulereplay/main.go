@@ -82,10 +82,10 @@ func run(w io.Writer, path string, cfg plan.ReplayConfig) error {
 		return err
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "event\tcandidates\tbaseline stock £\tbaseline margin £\tplanner SKUs\tplanner stock £\tplanner margin £\tplanner expected £\tgap £\t")
+	fmt.Fprintln(tw, "event\tcandidates\tbaseline stock £\tbaseline margin £\tplanner SKUs\tplanner stock £\tplanner margin £\tplanner expected £\tgap £\ttop-N, planner units: margin £\t")
 	for _, e := range rs {
-		fmt.Fprintf(tw, "%s\t%d\t%.2f\t%.2f\t%d\t%.2f\t%.2f\t%.2f\t%.2f\t\n", e.Start.Format("2006-01-02"), e.Candidates,
-			e.Baseline.StockCost/100, e.Baseline.Margin/100, e.Planner.SKUs, e.Planner.StockCost/100, e.Planner.Margin/100, e.PlannerExpected/100, e.Gap/100)
+		fmt.Fprintf(tw, "%s\t%d\t%.2f\t%.2f\t%d\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\t\n", e.Start.Format("2006-01-02"), e.Candidates,
+			e.Baseline.StockCost/100, e.Baseline.Margin/100, e.Planner.SKUs, e.Planner.StockCost/100, e.Planner.Margin/100, e.PlannerExpected/100, e.Gap/100, e.TopNUnits.Margin/100)
 	}
 	tw.Flush()
 	s := plan.Summarise(rs)
@@ -93,6 +93,8 @@ func run(w io.Writer, path string, cfg plan.ReplayConfig) error {
 		s.Events, s.BaselineMargin/100, s.BaselineStockCost/100, s.PlannerMargin/100, s.PlannerStockCost/100)
 	fmt.Fprintf(w, "uplift %+.1f%% (95%% bootstrap interval over events %+.1f%% to %+.1f%%); planner ahead in %d of %d events\n",
 		100*s.Uplift, 100*s.UpliftLow, 100*s.UpliftHigh, s.Wins, s.Events)
+	fmt.Fprintf(w, "ablation: the top-N SKUs with the planner's units earn £%.2f per event (%+.1f%% on the baseline)\n",
+		s.TopNUnitsMargin/100, 100*(s.TopNUnitsMargin/s.BaselineMargin-1))
 	return nil
 }
 
