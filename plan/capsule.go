@@ -394,7 +394,10 @@ func contribution(p, c, s float64, d Demand, q int) float64 {
 func choosePrice(k Candidate, floor float64) (int64, string, bool) {
 	lo, hi := k.MinPrice, k.MaxPrice
 	if lo == 0 {
-		lo = min(k.RefPrice, max(hi, k.RefPrice))
+		lo = k.RefPrice
+		if hi > 0 {
+			lo = min(lo, hi)
+		}
 	}
 	if hi == 0 {
 		hi = max(k.RefPrice, lo)

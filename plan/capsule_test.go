@@ -460,3 +460,24 @@ func TestSolveExplainsPriceAndMarkdown(t *testing.T) {
 		t.Fatalf("line mean %v, want %v", l.Mean, want)
 	}
 }
+
+func TestSolveWarnings(t *testing.T) {
+	d := mustDiscrete(t, 1, 1, 1, 1)
+	cands := []Candidate{fixed("A", "b", 10, 4, 0, d), fixed("B", "b", 10, 6, 0, d)}
+	cands[0].Perishable = true
+	p, err := Solve(cands, Constraints{Budget: 100, MustCarry: []string{"A"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l := line(t, p, "A"); l.In || l.Why != "no cold chain in range" || len(p.Warnings) != 1 || !strings.Contains(p.Warnings[0], "must-carry A is perishable") {
+		t.Fatalf("line %+v warnings %v", l, p.Warnings)
+	}
+	// A budget under one unit of a must-carry SKU carries nothing and says so.
+	p, err = Solve(cands, Constraints{Budget: 5, MustCarry: []string{"B"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.SKUs != 0 || len(p.Warnings) != 1 || !strings.Contains(p.Warnings[0], "budget does not cover") {
+		t.Fatalf("plan %+v", p)
+	}
+}

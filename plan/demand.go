@@ -99,22 +99,6 @@ func (d *Discrete) ExpectedMin(stock int) float64 {
 // Mean implements Demand.
 func (d *Discrete) Mean() float64 { return d.mean }
 
-// Scaled returns the distribution of round(f·D): the same demand at a
-// price whose response multiplies expected units by f (f > 0).
-func (d *Discrete) Scaled(f float64) *Discrete {
-	if f == 1 {
-		return d
-	}
-	n := int(math.Round(float64(len(d.pmf)-1)*f)) + 1
-	pmf := make([]float64, n)
-	for k, p := range d.pmf {
-		j := int(math.Round(float64(k) * f))
-		pmf[min(j, n-1)] += p
-	}
-	out, _ := NewDiscrete(pmf) // the weights are those of d: valid
-	return out
-}
-
 // Quantiles is a forecast's quantiles of demand over the event's horizon,
 // in units, as the forecast package produces them.
 type Quantiles struct {

@@ -91,3 +91,26 @@ func TestPlanMarkdownByHand(t *testing.T) {
 		t.Fatalf("needless markdown %+v", m)
 	}
 }
+
+func TestChoosePriceRangeEnds(t *testing.T) {
+	d := mustDiscrete(t, 1, 1, 1)
+	cases := []struct {
+		name     string
+		min, max int64
+		lo, hi   int64
+	}{
+		{"fixed at the reference", 0, 0, 100, 100},
+		{"only a maximum under the reference", 0, 90, 90, 90},
+		{"only a minimum", 60, 0, 60, 100},
+		{"a range", 70, 130, 70, 130},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			k := Candidate{SKU: "A", UnitCost: 40, RefPrice: 100, MinPrice: tc.min, MaxPrice: tc.max, Demand: d, Response: Prior("test")}
+			p, _, ok := choosePrice(k, 0)
+			if !ok || p < tc.lo || p > tc.hi {
+				t.Fatalf("price %d ok %v, want in %d..%d", p, ok, tc.lo, tc.hi)
+			}
+		})
+	}
+}
