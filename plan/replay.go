@@ -336,7 +336,9 @@ type ReplaySummary struct {
 	BaselineMargin, PlannerMargin       float64
 	TopNUnitsMargin                     float64
 	BaselineStockCost, PlannerStockCost float64
-	// Uplift = PlannerMargin / BaselineMargin − 1 (the target is ≥ 0.10).
+	// Uplift = (PlannerMargin − BaselineMargin) / |BaselineMargin| (the
+	// target is ≥ 0.10); the absolute value keeps the sign right when the
+	// baseline loses money.
 	Uplift float64
 	// Wins counts events where the planner's margin beat the baseline's.
 	Wins int
@@ -369,7 +371,7 @@ func Summarise(rs []EventResult) ReplaySummary {
 		}
 	}
 	s.BaselineMargin, s.PlannerMargin = mean(all)
-	s.Uplift = s.PlannerMargin/s.BaselineMargin - 1
+	s.Uplift = uplift(s.BaselineMargin, s.PlannerMargin)
 	// Bootstrap with a fixed linear congruential stream, so the interval is
 	// the same on every run.
 	var ups []float64
@@ -381,9 +383,13 @@ func Summarise(rs []EventResult) ReplaySummary {
 			idx[j] = int((x >> 33) % uint64(len(rs)))
 		}
 		bm, pm := mean(idx)
-		ups = append(ups, pm/bm-1)
+		ups = append(ups, uplift(bm, pm))
 	}
 	sort.Float64s(ups)
 	s.UpliftLow, s.UpliftHigh = ups[50], ups[1949]
 	return s
+}
+
+func uplift(base, plan float64) float64 {
+	return (plan - base) / math.Abs(base)
 }

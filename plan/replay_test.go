@@ -2,6 +2,7 @@ package plan
 
 import (
 	"compress/gzip"
+	"math"
 	"os"
 	"strings"
 	"testing"
@@ -106,5 +107,51 @@ func TestReadOnlineRetail(t *testing.T) {
 	bad = strings.Replace(tiny, ",-9,", ",x,", 1)
 	if _, err := ReadOnlineRetail(strings.NewReader(bad)); err == nil || !strings.HasPrefix(err.Error(), "line 6: Quantity") {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestReplayByHand(t *testing.T) {
+	// Six days, one event on days 4-5. A sells 2 a day at 100p, then 3 and 1;
+	// B sells 1 on day 1 and 5 on day 3 at 200p, then nothing.
+	h := &RetailHistory{Start: time.Date(2011, 1, 1, 0, 0, 0, 0, time.UTC), Days: 6, Codes: []string{"A", "B"},
+		Qty:     map[string][]float64{"A": {2, 2, 2, 2, 3, 1}, "B": {0, 1, 0, 5, 0, 0}},
+		Revenue: map[string][]float64{"A": {200, 200, 200, 200, 300, 100}, "B": {0, 200, 0, 1000, 0, 0}},
+		Lines: map[string][]SaleLine{
+			"A": {{0, 2, 100}, {1, 2, 100}, {2, 2, 100}, {3, 2, 100}, {4, 3, 100}, {5, 1, 100}},
+			"B": {{1, 1, 200}, {3, 5, 200}},
+		},
+	}
+	rs, err := Replay(h, ReplayConfig{SKUs: 1, EventDays: 2, Step: 2, HistoryDays: 4, BaselineDays: 4, FirstDay: 4, CostShare: 0.5, SalvageShare: 0.5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rs) != 1 || rs[0].Candidates != 2 {
+		t.Fatalf("events %+v", rs)
+	}
+	r := rs[0]
+	// Baseline: B has the most revenue (1200p against 800p); its mean 2-day
+	// demand is 6/4·2 = 3 units at cost 100p, salvage 50p; it sells none:
+	// margin −300 + 150 = −150, stock cost 300 (the planner's budget).
+	if want := (ArmResult{SKUs: 1, Units: 3, StockCost: 300, Leftover: 3, Margin: -150}); r.Baseline != want {
+		t.Fatalf("baseline %+v, want %+v", r.Baseline, want)
+	}
+	// Planner, one slot: A's 2-day totals are 4, 4, 4 (each unit adds
+	// (100−25)·1 − 25 = 50 for 50p: 4 units worth 200); B's are 1 and 5 (the
+	// first unit adds 100, the next two 150·0.5 − 50 = 25 each: 150 within
+	// the 300p budget). A wins; 4 units sell all 4 realised: 400 − 200 = 200.
+	if want := (ArmResult{SKUs: 1, Units: 4, StockCost: 200, Revenue: 400, Sold: 4, Margin: 200}); r.Planner != want {
+		t.Fatalf("planner %+v, want %+v", r.Planner, want)
+	}
+	if math.Abs(r.PlannerExpected-200) > 1e-9 || r.Gap != 0 {
+		t.Fatalf("expected %v gap %v", r.PlannerExpected, r.Gap)
+	}
+	// Ablation: B alone with the planner's units: 3 units, none sold.
+	if r.TopNUnits.Units != 3 || r.TopNUnits.Margin != -150 {
+		t.Fatalf("top-N units %+v", r.TopNUnits)
+	}
+	s := Summarise(rs)
+	// (200 − (−150)) / |−150|: the planner is 2.33 times the loss better.
+	if math.Abs(s.Uplift-350.0/150) > 1e-12 || s.Wins != 1 {
+		t.Fatalf("summary %+v", s)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"sort"
 	"strings"
@@ -94,7 +95,7 @@ func run(w io.Writer, path string, cfg plan.ReplayConfig) error {
 	fmt.Fprintf(w, "uplift %+.1f%% (95%% bootstrap interval over events %+.1f%% to %+.1f%%); planner ahead in %d of %d events\n",
 		100*s.Uplift, 100*s.UpliftLow, 100*s.UpliftHigh, s.Wins, s.Events)
 	fmt.Fprintf(w, "ablation: the top-N SKUs with the planner's units earn £%.2f per event (%+.1f%% on the baseline)\n",
-		s.TopNUnitsMargin/100, 100*(s.TopNUnitsMargin/s.BaselineMargin-1))
+		s.TopNUnitsMargin/100, 100*(s.TopNUnitsMargin-s.BaselineMargin)/math.Abs(s.BaselineMargin))
 	return nil
 }
 
