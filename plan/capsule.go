@@ -65,7 +65,8 @@ type Line struct {
 	In    bool   `json:"in"`
 	// Why says why the SKU is in or out: "must-carry", "in: best use of
 	// slots and budget", "never-carry", "no cold chain in range", "below
-	// margin floor", "slot limit (…)", "budget", "not profitable".
+	// margin floor", "below overall margin floor", "slot limit (…)",
+	// "budget", "not profitable".
 	Why   string `json:"why"`
 	Units int    `json:"units"`
 	Price int64  `json:"price_minor"`
@@ -111,7 +112,7 @@ type Plan struct {
 	Warnings []string `json:"warnings,omitempty"`
 }
 
-// Validate checks the constraints and candidates, naming the field at fault.
+// validate checks the constraints and candidates, naming the field at fault.
 func validate(cands []Candidate, c Constraints) error {
 	if c.Budget < 0 {
 		return fmt.Errorf("budget_minor: must not be negative")
@@ -186,12 +187,14 @@ func contains(xs []string, s string) bool {
 // allowed price meeting the margin floor), then picks the base price (see
 // choosePrice), and then chooses the SKUs and their units to maximise the
 // expected contribution Σ price·E[min(D,q)] − cost·q + salvage·E[(q−D)+]
-// under the slots and the budget (see solveSlots). The overall margin
-// floor is kept unit by unit: a unit is added only when its own expected
-// contribution is at least MinOverallMargin times its expected revenue,
-// which guarantees the floor for the whole capsule (it can stock less than
-// the best plan meeting the floor only on the total). Must-carry SKUs get
-// one unit even if it loses money. Errors name the field at fault.
+// under the slots and the budget (see solveSlots), keeping the overall
+// margin floor with a Lagrange multiplier (see solveFloor). Must-carry SKUs
+// get one unit even if it loses money; a must-carry SKU that cannot be
+// carried (perishable without cold chain, below the margin floor, over the
+// budget) is left out with a warning. Markdowns are planned per carried
+// line (see planMarkdown); they are not part of the objective, which
+// values the whole horizon at the base price. Errors name the field at
+// fault.
 func Solve(cands []Candidate, c Constraints) (*Plan, error) {
 	if err := validate(cands, c); err != nil {
 		return nil, err
