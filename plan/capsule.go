@@ -77,7 +77,11 @@ type Line struct {
 	Mean float64   `json:"forecast_mean"`
 	Q    Quantiles `json:"forecast_quantiles"`
 	// ServiceLevel is P(D ≤ Units), the quantile the stock covers.
-	ServiceLevel float64 `json:"service_level"`
+	// CriticalRatio is (price − cost) / (price − salvage), the quantile the
+	// unconstrained newsvendor would stock to; ServiceLevel falls below it
+	// when the budget, the slots or the overall floor bind.
+	ServiceLevel  float64 `json:"service_level"`
+	CriticalRatio float64 `json:"critical_ratio"`
 	// ExpectedSales = E[min(D, Units)]; ExpectedLeftover = Units − that.
 	ExpectedSales    float64 `json:"expected_sales"`
 	ExpectedLeftover float64 `json:"expected_leftover"`
@@ -370,6 +374,9 @@ func describe(l *Line, k Candidate, price int64, d Demand) {
 	l.Mean = d.Mean()
 	l.Q = Quantiles{Q50: d.Quantile(0.5), Q80: d.Quantile(0.8), Q90: d.Quantile(0.9), Q95: d.Quantile(0.95)}
 	l.ServiceLevel = serviceLevel(d, 0)
+	if price > k.Salvage {
+		l.CriticalRatio = float64(price-k.UnitCost) / float64(price-k.Salvage)
+	}
 }
 
 // fill sets a carried line's expected figures for q units.

@@ -108,7 +108,7 @@ func TestSolveNewsvendorByHand(t *testing.T) {
 	l := line(t, p, "A")
 	if !l.In || l.Units != 2 || math.Abs(l.ExpectedContribution-4.5) > 1e-9 ||
 		math.Abs(l.ExpectedSales-1.25) > 1e-9 || math.Abs(l.ExpectedLeftover-0.75) > 1e-9 ||
-		math.Abs(l.ServiceLevel-0.75) > 1e-9 || math.Abs(l.Margin-0.6) > 1e-9 {
+		math.Abs(l.ServiceLevel-0.75) > 1e-9 || math.Abs(l.Margin-0.6) > 1e-9 || math.Abs(l.CriticalRatio-0.6) > 1e-9 {
 		t.Fatalf("line = %+v", l)
 	}
 	if p.Gap != 0 || p.StockCost != 8 {

@@ -127,7 +127,7 @@ func explainEvent(w io.Writer, path string, cfg plan.ReplayConfig, date string, 
 		return p.Lines[i].ExpectedContribution > p.Lines[j].ExpectedContribution
 	})
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "sku\tin\tunits\tprice p\tmean\tq50/q80/q90/q95\tservice\texp. sales\texp. leftover\tmargin\texp. contribution p\tmarkdown\tresponse\twhy")
+	fmt.Fprintln(tw, "sku\tin\tunits\tprice p\tmean\tq50/q80/q90/q95\tservice (critical ratio)\texp. sales\texp. leftover\tmargin\texp. contribution p\tmarkdown\tresponse\twhy")
 	shown := 0
 	for _, l := range p.Lines {
 		if !l.In && shown >= p.SKUs+10 {
@@ -138,8 +138,8 @@ func explainEvent(w io.Writer, path string, cfg plan.ReplayConfig, date string, 
 		if l.Markdown != nil {
 			md = fmt.Sprintf("%dp last %d (%s)", l.Markdown.Price, l.Markdown.Sessions, l.Markdown.Why)
 		}
-		fmt.Fprintf(tw, "%s\t%v\t%d\t%d\t%.1f\t%.0f/%.0f/%.0f/%.0f\t%.2f\t%.1f\t%.1f\t%.0f%%\t%.0f\t%s\t%s\t%s\n",
-			l.SKU, l.In, l.Units, l.Price, l.Mean, l.Q.Q50, l.Q.Q80, l.Q.Q90, l.Q.Q95, l.ServiceLevel,
+		fmt.Fprintf(tw, "%s\t%v\t%d\t%d\t%.1f\t%.0f/%.0f/%.0f/%.0f\t%.2f (%.2f)\t%.1f\t%.1f\t%.0f%%\t%.0f\t%s\t%s\t%s\n",
+			l.SKU, l.In, l.Units, l.Price, l.Mean, l.Q.Q50, l.Q.Q80, l.Q.Q90, l.Q.Q95, l.ServiceLevel, l.CriticalRatio,
 			l.ExpectedSales, l.ExpectedLeftover, 100*l.Margin, l.ExpectedContribution, md, l.Response.Why, l.Why)
 	}
 	tw.Flush()
