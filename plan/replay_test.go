@@ -104,6 +104,10 @@ func TestReadOnlineRetail(t *testing.T) {
 	if _, err := ReadOnlineRetail(strings.NewReader(bad)); err == nil || !strings.HasPrefix(err.Error(), "line 5: InvoiceDate") {
 		t.Fatalf("err = %v", err)
 	}
+	bad = strings.Replace(tiny, "2011-01-03 11:00:00", "2031-01-03 11:00:00", 1)
+	if _, err := ReadOnlineRetail(strings.NewReader(bad)); err == nil || !strings.HasPrefix(err.Error(), "line 6: InvoiceDate") {
+		t.Fatalf("err = %v", err)
+	}
 	bad = strings.Replace(tiny, ",-9,", ",x,", 1)
 	if _, err := ReadOnlineRetail(strings.NewReader(bad)); err == nil || !strings.HasPrefix(err.Error(), "line 6: Quantity") {
 		t.Fatalf("err = %v", err)

@@ -41,6 +41,10 @@ type SaleLine struct {
 	Price float64 // minor units
 }
 
+// maxHistory is the longest span of days a history may cover (ten years),
+// so a stray date cannot make every series enormous.
+const maxHistory = 3660
+
 // ReadOnlineRetail reads the UCI Online Retail CSV (with its header). A
 // malformed row is an error naming its line number and column.
 func ReadOnlineRetail(r io.Reader) (*RetailHistory, error) {
@@ -96,6 +100,9 @@ func ReadOnlineRetail(r io.Reader) (*RetailHistory, error) {
 		}
 		if day.After(last) {
 			last = day
+		}
+		if last.Sub(first) > maxHistory*24*time.Hour {
+			return nil, fmt.Errorf("line %d: InvoiceDate: the dates so far span more than %d days", line, maxHistory)
 		}
 		rows = append(rows, row{rec[col["StockCode"]], day, q, math.Round(p * 100)})
 	}
