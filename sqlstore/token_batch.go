@@ -42,8 +42,14 @@ func (db *DB) findTokenBatched(ctx context.Context, hash string) (*popkit.Token,
 	if err := handOver(ctx, db, db.tokenReqs, r); err != nil {
 		return nil, err
 	}
-	<-r.done
-	return r.t, r.err
+	// The reader answers r however long the statement takes; a caller
+	// whose context ends first leaves without the answer.
+	select {
+	case <-r.done:
+		return r.t, r.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 }
 
 // tokenReader answers waiting token reads in batches until the DB closes.
@@ -57,7 +63,8 @@ func (db *DB) readTokens(batch []*tokenReq) {
 	for _, r := range batch {
 		hashes = append(hashes, r.hash)
 	}
-	ctx := context.WithoutCancel(db.closing)
+	ctx, cancel := db.callContext(context.WithoutCancel(db.closing))
+	defer cancel()
 	rows, err := db.rdb.QueryContext(ctx, `SELECT `+tokenCols+` FROM tokens WHERE hash = ANY($1)`, hashes)
 	var found []*popkit.Token
 	if err == nil {

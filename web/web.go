@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"context"
 	"embed"
+	"errors"
 	"html/template"
 	"log/slog"
 	"net/http"
@@ -198,18 +199,31 @@ func (h *Handler) badRequest(w http.ResponseWriter, r *http.Request, msg string)
 	h.message(w, r, http.StatusBadRequest, "Bad request", msg)
 }
 
+// serverError answers 500, or 503 when the database is unavailable.
 func (h *Handler) serverError(w http.ResponseWriter, r *http.Request, err error) {
+	if popkit.ErrorCode(err) == popkit.EUNAVAILABLE || errors.Is(err, context.DeadlineExceeded) && r.Context().Err() == nil {
+		h.unavailable(w, r, err)
+		return
+	}
 	h.logger().ErrorContext(r.Context(), "web", "path", r.URL.Path, "error", err)
 	h.message(w, r, http.StatusInternalServerError, "Something went wrong", "Please try again in a moment.")
 }
 
-// fail maps a source error: ENOTFOUND to 404, the rest to 500.
+// fail maps a source error: ENOTFOUND to 404, EUNAVAILABLE (the database
+// is down or did not answer in time) to 503, the rest to 500.
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	if popkit.ErrorCode(err) == popkit.ENOTFOUND {
 		h.notFound(w, r)
 		return
 	}
 	h.serverError(w, r, err)
+}
+
+// unavailable answers 503 with a page asking to come back shortly.
+func (h *Handler) unavailable(w http.ResponseWriter, r *http.Request, err error) {
+	h.logger().WarnContext(r.Context(), "web: unavailable", "path", r.URL.Path, "error", err)
+	w.Header().Set("Retry-After", "5")
+	h.message(w, r, http.StatusServiceUnavailable, "Back in a moment", "This page cannot be shown right now. Please try again in a few seconds.")
 }
 
 // ctxTimeout bounds the store work of one page.

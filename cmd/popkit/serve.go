@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/popkit/popkit"
@@ -37,6 +38,12 @@ type Main struct {
 	// jobs.DefaultWorkers, negative runs no jobs here (another process
 	// sharing the PostgreSQL database may).
 	Workers int
+	// DBTimeout bounds every database call (sqlstore.DB.QueryTimeout); 0
+	// means sqlstore.DefaultQueryTimeout, negative no bound.
+	DBTimeout time.Duration
+	// DBWait bounds how long Open waits for a database that cannot be
+	// reached, trying again with backoff; 0 waits until ctx ends.
+	DBWait time.Duration
 
 	DB       *sqlstore.DB
 	server   *http.Server
@@ -56,17 +63,9 @@ func (m *Main) Open(ctx context.Context) error {
 	if m.ShutdownTimeout == 0 {
 		m.ShutdownTimeout = 30 * time.Second
 	}
-	db, err := sqlstore.Open(ctx, m.DSN)
+	db, err := m.openDB(ctx)
 	if err != nil {
 		return err
-	}
-	applied, err := db.Migrate(ctx)
-	if err != nil {
-		db.Close()
-		return fmt.Errorf("migrate: %w", err)
-	}
-	for _, name := range applied {
-		m.Logger.Info("applied migration", "name", name)
 	}
 	m.DB = db
 
@@ -127,6 +126,73 @@ func (m *Main) Open(ctx context.Context) error {
 	}
 	m.Logger.Info("serving", "url", m.URL(), "db", db.Dialect())
 	return nil
+}
+
+// Backoff between tries to reach the database at start.
+const (
+	dbRetryFirst = 100 * time.Millisecond
+	dbRetryMax   = 5 * time.Second
+)
+
+// openDB opens and migrates the database. While the database cannot be
+// reached it tries again with exponential backoff, logging each try, until
+// it answers, DBWait passes or ctx ends; other errors end it at once.
+func (m *Main) openDB(ctx context.Context) (*sqlstore.DB, error) {
+	start := time.Now()
+	wait := dbRetryFirst
+	for try := 1; ; try++ {
+		db, err := m.openMigrated(ctx)
+		if err == nil {
+			if try > 1 {
+				m.Logger.Info("database reachable", "tries", try, "waited", time.Since(start).Round(time.Millisecond).String())
+			}
+			return db, nil
+		}
+		if popkit.ErrorCode(err) != popkit.EUNAVAILABLE {
+			return nil, err
+		}
+		if m.DBWait > 0 && time.Since(start)+wait > m.DBWait {
+			return nil, fmt.Errorf("database unreachable after %d tries in %s: %s", try, time.Since(start).Round(time.Millisecond), oneLineError(err))
+		}
+		m.Logger.Warn("database unreachable, trying again", "try", try, "retry_in", wait.String(), "error", oneLineError(err))
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("gave up waiting for the database: %s", oneLineError(err))
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, dbRetryMax)
+	}
+}
+
+// openMigrated opens the database with the configured deadline and
+// applies pending migrations.
+func (m *Main) openMigrated(ctx context.Context) (*sqlstore.DB, error) {
+	db, err := sqlstore.Open(ctx, m.DSN)
+	if err != nil {
+		return nil, err
+	}
+	if m.DBTimeout != 0 {
+		db.QueryTimeout = m.DBTimeout
+	}
+	applied, err := db.Migrate(ctx)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("migrate: %w", err)
+	}
+	for _, name := range applied {
+		m.Logger.Info("applied migration", "name", name)
+	}
+	return db, nil
+}
+
+// oneLineError is the user-facing text of err on one line: the message
+// of a domain error, the whole chain of any other.
+func oneLineError(err error) string {
+	msg := err.Error()
+	if popkit.ErrorCode(err) != popkit.EINTERNAL {
+		msg = popkit.ErrorMessage(err)
+	}
+	return strings.Join(strings.Fields(msg), " ")
 }
 
 // URL returns the base URL the server listens on.
@@ -229,7 +295,22 @@ SIGINT or SIGTERM lets in-flight requests finish and closes the database.`,
 	addDBFlag(cmd, &m.DSN, defaultDB)
 	cmd.Flags().DurationVar(&m.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "how long to wait for in-flight requests on shutdown")
 	addWorkersFlag(cmd, &m.Workers)
+	addDBTimeoutFlags(cmd, m)
 	return cmd
+}
+
+// addDBTimeoutFlags adds --db-timeout (env POPKIT_DB_TIMEOUT) and
+// --db-wait (env POPKIT_DB_WAIT).
+func addDBTimeoutFlags(cmd *cobra.Command, m *Main) {
+	timeout, wait := sqlstore.DefaultQueryTimeout, time.Duration(0)
+	if d, err := time.ParseDuration(envDefault("POPKIT_DB_TIMEOUT", "")); err == nil {
+		timeout = d
+	}
+	if d, err := time.ParseDuration(envDefault("POPKIT_DB_WAIT", "")); err == nil {
+		wait = d
+	}
+	cmd.Flags().DurationVar(&m.DBTimeout, "db-timeout", timeout, "deadline of every database call; past it the API answers 503 (env POPKIT_DB_TIMEOUT)")
+	cmd.Flags().DurationVar(&m.DBWait, "db-wait", wait, "how long to wait at start for a database that cannot be reached, trying again with backoff; 0 waits until interrupted (env POPKIT_DB_WAIT)")
 }
 
 // addWorkersFlag adds --workers (env POPKIT_WORKERS).
