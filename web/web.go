@@ -40,8 +40,10 @@ func mustRead(name string) string {
 type Handler struct {
 	// Site is the site name shown in the header and OpenGraph tags.
 	Site string
-	// BaseURL is the public origin for canonical URLs, feeds and the
-	// sitemap, e.g. "https://popups.example"; empty means the request's.
+	// BaseURL is the public origin for canonical URLs, JSON-LD, feeds,
+	// robots.txt and the sitemap, e.g. "https://popups.example"; empty
+	// means DefaultBaseURL. No URL is ever built from the request's
+	// headers (Host, X-Forwarded-*), which a client chooses.
 	BaseURL string
 	Source  Source
 	// Members resolves member links; nil serves the public view only.
@@ -112,16 +114,16 @@ func (h *Handler) build() {
 	h.mux = m
 }
 
-// base returns the public origin.
-func (h *Handler) base(r *http.Request) string {
+// DefaultBaseURL is the public origin of a Handler whose BaseURL is empty.
+const DefaultBaseURL = "http://localhost"
+
+// base returns the public origin. It takes the request only to keep the
+// call sites uniform: the origin never comes from the request.
+func (h *Handler) base(*http.Request) string {
 	if h.BaseURL != "" {
 		return strings.TrimRight(h.BaseURL, "/")
 	}
-	scheme := "http"
-	if r.TLS != nil {
-		scheme = "https"
-	}
-	return scheme + "://" + r.Host
+	return DefaultBaseURL
 }
 
 // pageData is what the layout needs.

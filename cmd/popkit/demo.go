@@ -113,6 +113,7 @@ press Ctrl-C to stop
 	}
 	cmd.Flags().StringVar(&m.Addr, "addr", envDefault("POPKIT_ADDR", "127.0.0.1:8080"), "listen address (env POPKIT_ADDR)")
 	addDBFlag(cmd, &m.DSN, "./popkit-demo.db")
+	addPublicURLFlag(cmd, m)
 	cmd.Flags().Int64Var(&seed, "seed", 1, "random seed of the generated program")
 	cmd.Flags().IntVar(&edgeAgents, "edge-agents", 3, "simulated edge agents feeding live readings (0: none)")
 	return cmd

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -41,6 +42,11 @@ type Main struct {
 	// DBTimeout bounds every database call (sqlstore.DB.QueryTimeout); 0
 	// means sqlstore.DefaultQueryTimeout, negative no bound.
 	DBTimeout time.Duration
+	// PublicURL is the origin the public site is reached at
+	// (https://popups.example): canonical links, JSON-LD, the sitemap,
+	// robots.txt and iCalendar URLs use it, never the request's Host.
+	// Empty means the URL the server listens on.
+	PublicURL string
 	// DBWait bounds how long Open waits for a database that cannot be
 	// reached, trying again with backoff; 0 waits until ctx ends.
 	DBWait time.Duration
@@ -62,6 +68,9 @@ func (m *Main) Open(ctx context.Context) error {
 	}
 	if m.ShutdownTimeout == 0 {
 		m.ShutdownTimeout = 30 * time.Second
+	}
+	if err := checkPublicURL(m.PublicURL); err != nil {
+		return err
 	}
 	db, err := m.openDB(ctx)
 	if err != nil {
@@ -107,6 +116,10 @@ func (m *Main) Open(ctx context.Context) error {
 		return fmt.Errorf("listen: %w", err)
 	}
 	m.listener = ln
+	m.site.BaseURL = m.PublicURL
+	if m.site.BaseURL == "" {
+		m.site.BaseURL = m.URL()
+	}
 	m.server = &http.Server{
 		Handler:           splitAPI(srv.Handler(), m.site),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -296,7 +309,27 @@ SIGINT or SIGTERM lets in-flight requests finish and closes the database.`,
 	cmd.Flags().DurationVar(&m.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "how long to wait for in-flight requests on shutdown")
 	addWorkersFlag(cmd, &m.Workers)
 	addDBTimeoutFlags(cmd, m)
+	addPublicURLFlag(cmd, m)
 	return cmd
+}
+
+// addPublicURLFlag adds --public-url (env POPKIT_PUBLIC_URL).
+func addPublicURLFlag(cmd *cobra.Command, m *Main) {
+	cmd.Flags().StringVar(&m.PublicURL, "public-url", envDefault("POPKIT_PUBLIC_URL", ""),
+		"origin the public site is reached at, for canonical links, JSON-LD, the sitemap and feeds, e.g. https://popups.example; empty: the listen address (env POPKIT_PUBLIC_URL)")
+}
+
+// checkPublicURL accepts an empty public URL or an absolute http(s) origin
+// with an optional path prefix, and nothing else.
+func checkPublicURL(s string) error {
+	if s == "" {
+		return nil
+	}
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+		return fmt.Errorf("--public-url %q: want an absolute http or https URL such as https://popups.example", s)
+	}
+	return nil
 }
 
 // addDBTimeoutFlags adds --db-timeout (env POPKIT_DB_TIMEOUT) and
