@@ -49,7 +49,8 @@ const (
 	pgConnMaxIdleTime = 5 * time.Minute
 )
 
-// DefaultQueryTimeout is the QueryTimeout a DB opens with.
+// DefaultQueryTimeout is the QueryTimeout popkit serve sets unless told
+// otherwise: a few seconds, long past any healthy call.
 const DefaultQueryTimeout = 5 * time.Second
 
 // DB is a popkit database. It implements every service of the popkit
@@ -63,8 +64,9 @@ type DB struct {
 	// QueryTimeout bounds every service call: the wait for a connection
 	// and each statement of its transaction, so that a database that has
 	// gone silent answers EUNAVAILABLE instead of holding the caller. Zero
-	// or less means no bound. Open sets DefaultQueryTimeout; set it before
-	// the DB is used. Migrations are not bounded.
+	// or less, as Open leaves it, means no bound; servers set it
+	// (DefaultQueryTimeout is the usual value) before the DB is used.
+	// Migrations are never bounded.
 	QueryTimeout time.Duration
 
 	dialect string
@@ -108,7 +110,7 @@ type DB struct {
 
 // newDB returns a DB over the given pools.
 func newDB(dialect string, rdb, wdb *sql.DB) *DB {
-	db := &DB{Now: time.Now, QueryTimeout: DefaultQueryTimeout, dialect: dialect, rdb: rdb, wdb: wdb}
+	db := &DB{Now: time.Now, dialect: dialect, rdb: rdb, wdb: wdb}
 	db.closing, db.cancel = context.WithCancel(context.Background())
 	db.nextAnalyze.Store(firstAutoAnalyze)
 	return db

@@ -184,8 +184,9 @@ func (m *Main) openMigrated(ctx context.Context) (*sqlstore.DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	if m.DBTimeout != 0 {
-		db.QueryTimeout = m.DBTimeout
+	db.QueryTimeout = m.DBTimeout
+	if m.DBTimeout == 0 {
+		db.QueryTimeout = sqlstore.DefaultQueryTimeout
 	}
 	applied, err := db.Migrate(ctx)
 	if err != nil {
