@@ -115,6 +115,7 @@ func (m *Main) Open(ctx context.Context) error {
 		db.Close()
 		return fmt.Errorf("listen: %w", err)
 	}
+	ln = pkhttp.ProblemListener(ln) // net/http's own 400 and 431 as problem+json
 	m.listener = ln
 	m.site.BaseURL = m.PublicURL
 	if m.site.BaseURL == "" {
