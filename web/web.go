@@ -84,6 +84,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.once.Do(h.build)
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.Header().Set("Referrer-Policy", "strict-origin-when-cross-origin")
+	w.Header().Set("Content-Security-Policy", siteCSP)
 	h.mux.ServeHTTP(w, r)
 }
 
@@ -104,6 +105,8 @@ func (h *Handler) build() {
 	m.HandleFunc("GET /member", h.memberCard)
 	m.HandleFunc("GET /sitemap.xml", h.sitemap)
 	m.HandleFunc("GET /robots.txt", h.robots)
+	m.HandleFunc("GET /favicon.ico", serveFavicon)
+	m.HandleFunc("GET /favicon.svg", serveFavicon)
 	if h.Curator != nil {
 		h.Curator.register(m, h)
 	}
