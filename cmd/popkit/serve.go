@@ -47,6 +47,8 @@ type Main struct {
 	// robots.txt and iCalendar URLs use it, never the request's Host.
 	// Empty means the URL the server listens on.
 	PublicURL string
+	// MetricsToken, when set, is the bearer token /metrics requires.
+	MetricsToken string
 	// DBWait bounds how long Open waits for a database that cannot be
 	// reached, trying again with backoff; 0 waits until ctx ends.
 	DBWait time.Duration
@@ -96,6 +98,7 @@ func (m *Main) Open(ctx context.Context) error {
 	srv.Ready = db.Ping
 	srv.Logger = m.Logger
 	srv.Registry = reg
+	srv.MetricsToken = m.MetricsToken
 	if m.Workers >= 0 {
 		// The job runner reaps Idempotency-Key records as a periodic job.
 		cfg := jobs.Config{Dialect: db.Dialect(), Pool: db.WritePool(), DSN: m.DSN, Webhooks: db, Fulfilment: db,
@@ -312,6 +315,8 @@ SIGINT or SIGTERM lets in-flight requests finish and closes the database.`,
 	addWorkersFlag(cmd, &m.Workers)
 	addDBTimeoutFlags(cmd, m)
 	addPublicURLFlag(cmd, m)
+	cmd.Flags().StringVar(&m.MetricsToken, "metrics-token", envDefault("POPKIT_METRICS_TOKEN", ""),
+		"bearer token /metrics requires; empty leaves /metrics open (env POPKIT_METRICS_TOKEN)")
 	return cmd
 }
 
