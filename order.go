@@ -175,6 +175,16 @@ const (
 	maxOrderInFuture = 5 * time.Minute
 )
 
+// MinOccurredAt is the earliest sale time an order may carry: an
+// occurred_at before it (year 1, 1969, a till whose clock was never set)
+// is refused rather than stored. The accepted range of occurred_at is
+// MinOccurredAt up to five minutes after the server's clock; an order that
+// gives none occurred when the server stores it.
+var MinOccurredAt = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// OccurredAtRange is the validation message of an occurred_at out of range.
+const OccurredAtRange = "must be from 2000-01-01T00:00:00Z up to 5 minutes from now"
+
 // Validate checks an order as a client sent it, before the store compares
 // it with the assortment. now bounds OccurredAt (a sale cannot be in the
 // future beyond a small clock skew).
@@ -189,7 +199,10 @@ func (o *Order) Validate(now time.Time) error {
 	v.Check(p.AmountMinor == total, "payment.amount_minor", "must equal the order total %d", total)
 	v.Check(len(p.ExternalRef) <= maxExternalRef, "payment.external_ref", "must be at most %d characters", maxExternalRef)
 	v.Check(p.Method != PaymentExternal || strings.TrimSpace(p.ExternalRef) != "", "payment.external_ref", "is required for an external payment")
-	v.Check(o.OccurredAt.IsZero() || !o.OccurredAt.After(now.Add(maxOrderInFuture)), "occurred_at", "must not be in the future")
+	if !o.OccurredAt.IsZero() {
+		v.Check(!o.OccurredAt.Before(MinOccurredAt), "occurred_at", OccurredAtRange)
+		v.Check(!o.OccurredAt.After(now.Add(maxOrderInFuture)), "occurred_at", "must not be in the future")
+	}
 	switch d := o.Delivery; {
 	case o.Channel == ChannelPOS:
 		v.Check(d == nil, "delivery", "is not used by pos orders")

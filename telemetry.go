@@ -149,14 +149,25 @@ func (r *IngestRecord) Status(eventID string) (status, reason string) {
 	return RecordStatus(&r.UplinkRecord, eventID)
 }
 
+// The range of a batch's sent_at: the device's clock may be off (the skew
+// is reported), but not by centuries.
+var (
+	MinSentAt = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+	MaxSentAt = time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC)
+)
+
+// nilUUID is the all-zero UUID, which no outbox is named by.
+const nilUUID = "00000000-0000-0000-0000-000000000000"
+
 // Validate checks what makes a batch readable and keyable; the records'
 // contents are judged one by one by IngestRecord.Status. Returns EINVALID
 // naming the field.
 func (b *IngestRequest) Validate() error {
 	var v Validation
 	v.Check(ValidID(b.DeviceID), "device_id", "must be a device id")
-	v.Check(ValidID(b.Stream), "stream", "must be a UUID (the outbox's UUIDv7)")
+	v.Check(ValidID(b.Stream) && b.Stream != nilUUID, "stream", "must be a UUID (the outbox's UUIDv7), not the nil UUID")
 	v.Check(!b.SentAt.IsZero(), "sent_at", "is required")
+	v.Check(b.SentAt.IsZero() || !b.SentAt.Before(MinSentAt) && b.SentAt.Before(MaxSentAt), "sent_at", "must be from 2000-01-01 to before 2100-01-01")
 	v.Check(len(b.Records) <= MaxIngestRecords, "records", "must hold at most %d records", MaxIngestRecords)
 	r := &b.Report
 	v.Check(len(r.Version) <= 100 && utf8.ValidString(r.Version), "report.version", "must be at most 100 bytes of UTF-8")

@@ -24,9 +24,15 @@ var errTooLarge = &popkit.Error{Code: popkit.EINVALID, Message: fmt.Sprintf("req
 // application/json (parameters such as charset=utf-8 are allowed).
 func requireJSON(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+		mt, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 		if err != nil || mt != "application/json" {
 			writeProblem(w, newProblem(r, http.StatusUnsupportedMediaType, "", "Content-Type must be application/json", nil))
+			return
+		}
+		// JSON is UTF-8 (RFC 8259); a body declared in another charset
+		// would be read wrongly, so it is refused rather than guessed at.
+		if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") && !strings.EqualFold(cs, "utf8") {
+			writeProblem(w, newProblem(r, http.StatusUnsupportedMediaType, "", "JSON bodies must be UTF-8: send charset=utf-8 or no charset", nil))
 			return
 		}
 		next.ServeHTTP(w, r)

@@ -71,6 +71,12 @@ func decodeOrder(body []byte) (*orderInput, error) {
 	if err := decodeBytes(body, &in); err != nil {
 		return nil, err
 	}
+	if in.OccurredAt != nil && in.OccurredAt.IsZero() {
+		// 0001-01-01T00:00:00Z is Go's zero time, which the domain reads
+		// as "not given": refuse it here, as Validate refuses other years
+		// out of range.
+		return nil, popkit.InvalidField("occurred_at", popkit.OccurredAtRange)
+	}
 	return &in, nil
 }
 

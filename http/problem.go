@@ -1,6 +1,7 @@
 package http
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -89,6 +90,11 @@ func problemFor(r *http.Request, err error) Problem {
 	status := errorStatus(err)
 	code := popkit.ErrorCode(err)
 	detail := popkit.ErrorMessage(err)
+	if code == popkit.EINTERNAL && errors.Is(err, context.DeadlineExceeded) && r.Context().Err() == nil {
+		// A call that ran out of its own deadline (the database's) while
+		// the client was still waiting: the dependency is unavailable.
+		status, code, detail = http.StatusServiceUnavailable, popkit.EUNAVAILABLE, "a dependency did not answer in time"
+	}
 	if status == http.StatusInternalServerError {
 		code, detail = popkit.EINTERNAL, "internal error"
 	}
@@ -131,7 +137,11 @@ func errString(err error) string {
 	return err.Error()
 }
 
-// writeProblem writes p with its status.
+// retryAfterUnavailable is the Retry-After, in seconds, of a 503: how long
+// a client should wait before trying again while a dependency is down.
+const retryAfterUnavailable = "5"
+
+// writeProblem writes p with its status; a 503 says when to try again.
 func writeProblem(w http.ResponseWriter, p Problem) {
 	body, err := json.Marshal(p)
 	if err != nil { // a Problem always marshals
@@ -141,6 +151,9 @@ func writeProblem(w http.ResponseWriter, p Problem) {
 	h.Set("Content-Type", "application/problem+json")
 	h.Set("Content-Length", strconv.Itoa(len(body)+1))
 	h.Del("Location")
+	if p.Status == http.StatusServiceUnavailable && h.Get("Retry-After") == "" {
+		h.Set("Retry-After", retryAfterUnavailable)
+	}
 	w.WriteHeader(p.Status)
 	w.Write(append(body, '\n'))
 }

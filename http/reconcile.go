@@ -20,7 +20,7 @@ import (
 const (
 	brandExceptions = "Brand tokens see and resolve only exceptions of their own brand's SKUs (another brand's is 404)."
 	brandCounts     = "Brand tokens may count only at events their brand takes part in, and only their own SKUs (403 otherwise)."
-	brandMovements  = "Brand tokens see only movements of their own brand's SKUs."
+	brandMovements  = "Brand tokens see only movements of their own brand's SKUs, at events their brand takes part in (403 otherwise)."
 )
 
 var rolesReconcile = []popkit.Role{popkit.RoleAdmin, popkit.RoleBrand}
@@ -214,6 +214,17 @@ func (s *Server) listStockMovements(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if t := token(r); t.Role == popkit.RoleBrand {
+		// As for stock counts: a brand sees the ledger only of events its
+		// brand takes part in, and there only its own SKUs.
+		ev, err := load(r, "id", "event", s.Events.FindEventByID, nil)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		if !slices.Contains(ev.BrandIDs, t.BrandID) {
+			s.writeError(w, r, forbidden("a brand token may read stock movements only of events its brand takes part in"))
+			return
+		}
 		f.BrandID = t.BrandID
 	}
 	items, next, err := s.Reconcile.FindStockMovements(r.Context(), f)

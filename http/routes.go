@@ -64,7 +64,7 @@ var coreRoutes = []route{
 	{method: "GET", path: "/readyz", handler: plain((*Server).readyz),
 		doc: opDoc{id: "readyz", summary: "Report whether the database is reachable.", out: "Health", status: 200, errs: []int{503}}},
 	{method: "GET", path: "/metrics", handler: (*Server).metricsHandler,
-		doc: opDoc{id: "metrics", summary: "Prometheus metrics.", status: 200, media: "text/plain"}},
+		doc: opDoc{id: "metrics", summary: "Prometheus metrics. With --metrics-token set, only with that token as the bearer token (401 otherwise).", status: 200, media: "text/plain", errs: []int{401}}},
 	{method: "GET", path: "/api/v1/openapi.json", handler: plain((*Server).openAPI),
 		doc: opDoc{id: "openapi", summary: "This OpenAPI document.", status: 200, media: "application/json"}},
 

@@ -109,6 +109,9 @@ type Server struct {
 	// Registry receives the server's metrics and is served at /metrics;
 	// nil means a new registry.
 	Registry *prometheus.Registry
+	// MetricsToken, when set, is the bearer token /metrics requires
+	// (401 without it); empty leaves /metrics open.
+	MetricsToken string
 
 	once    sync.Once
 	handler http.Handler
@@ -204,7 +207,13 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, r, http.StatusOK, health{Status: "ready", Version: popkit.Version})
 }
 
-func (s *Server) metricsHandler() http.HandlerFunc { return s.prom.ServeHTTP }
+func (s *Server) metricsHandler() http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if s.metricsAllowed(w, r) {
+			s.prom.ServeHTTP(w, r)
+		}
+	}
+}
 
 func (s *Server) openAPI(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")

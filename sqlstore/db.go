@@ -29,6 +29,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/popkit/popkit"
 	"github.com/riverqueue/river"
 )
 
@@ -48,6 +49,10 @@ const (
 	pgConnMaxIdleTime = 5 * time.Minute
 )
 
+// DefaultQueryTimeout is the QueryTimeout popkit serve sets unless told
+// otherwise: a few seconds, long past any healthy call.
+const DefaultQueryTimeout = 5 * time.Second
+
 // DB is a popkit database. It implements every service of the popkit
 // package. It is safe for concurrent use.
 type DB struct {
@@ -55,6 +60,14 @@ type DB struct {
 	// before the DB is used; stored times are truncated to microseconds,
 	// the precision both databases keep.
 	Now func() time.Time
+
+	// QueryTimeout bounds every service call: the wait for a connection
+	// and each statement of its transaction, so that a database that has
+	// gone silent answers EUNAVAILABLE instead of holding the caller. Zero
+	// or less, as Open leaves it, means no bound; servers set it
+	// (DefaultQueryTimeout is the usual value) before the DB is used.
+	// Migrations are never bounded.
+	QueryTimeout time.Duration
 
 	dialect string
 	rdb     *sql.DB // reads (and, on PostgreSQL, writes)
@@ -110,7 +123,9 @@ func newDB(dialect string, rdb, wdb *sql.DB) *DB {
 // "postgres://" or "postgresql://" URL opens PostgreSQL; anything else is a
 // SQLite file path or "file:" URI, and the file is created when missing.
 // Open fails fast, with a one-line error, when the database cannot be
-// reached or created. It does not migrate; call Migrate.
+// reached or created; a PostgreSQL server that cannot be reached (rather
+// than one that refuses the login) is EUNAVAILABLE, which a caller may
+// wait out. It does not migrate; call Migrate.
 func Open(ctx context.Context, dsn string) (*DB, error) {
 	switch {
 	case dsn == "":
@@ -190,7 +205,12 @@ func openPostgres(ctx context.Context, dsn string) (*DB, error) {
 	defer cancel()
 	if err := sdb.PingContext(pctx); err != nil {
 		sdb.Close()
-		return nil, fmt.Errorf("open database %s: %s", shown, oneLine(err))
+		msg := fmt.Sprintf("open database %s: %s", shown, oneLine(err))
+		if unreachable(err) {
+			// The server may come up later: callers may wait and retry.
+			return nil, &popkit.Error{Code: popkit.EUNAVAILABLE, Message: msg}
+		}
+		return nil, errors.New(msg)
 	}
 	return newDB(DialectPostgres, sdb, sdb), nil
 }
@@ -256,6 +276,21 @@ type txn struct {
 	*sql.Tx
 	db  *DB
 	now time.Time
+
+	// base is the context the transaction began with and ctx the same
+	// bounded by the DB's QueryTimeout; statements run under it (see
+	// bound). cancels are released when the transaction ends.
+	base, ctx context.Context
+	cancels   []context.CancelFunc
+}
+
+// callContext returns ctx bounded by the DB's QueryTimeout, for database
+// calls made outside a transaction.
+func (db *DB) callContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	if db.QueryTimeout <= 0 {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(ctx, db.QueryTimeout)
 }
 
 // begin starts a transaction: a read-only one on the reader pool, or a
@@ -268,21 +303,37 @@ type txn struct {
 // and marks the connection broken, so database/sql discards it, and begin
 // tries again on another connection.
 func (db *DB) begin(ctx context.Context, write bool) (*txn, error) {
+	return db.beginWithin(ctx, write, db.QueryTimeout)
+}
+
+// beginWithin is begin with the transaction bounded by timeout instead of
+// the DB's QueryTimeout; zero or less means unbounded.
+func (db *DB) beginWithin(ctx context.Context, write bool, timeout time.Duration) (*txn, error) {
 	pool := db.rdb
 	if write {
 		pool = db.wdb
 	}
+	tctx, cancel := ctx, context.CancelFunc(func() {})
+	if timeout > 0 {
+		tctx, cancel = context.WithTimeout(ctx, timeout)
+	}
 	for attempt := 1; ; attempt++ {
-		tx, err := pool.BeginTx(ctx, &sql.TxOptions{ReadOnly: !write})
+		tx, err := pool.BeginTx(tctx, &sql.TxOptions{ReadOnly: !write})
 		if err == nil {
-			return &txn{Tx: tx, db: db, now: db.now()}, nil
+			return &txn{Tx: tx, db: db, now: db.now(), base: ctx, ctx: tctx, cancels: []context.CancelFunc{cancel}}, nil
 		}
-		if ctx.Err() != nil {
+		if tctx.Err() != nil {
+			cancel()
+			if ctx.Err() == nil {
+				// Our own deadline: the database did not answer in time.
+				return nil, unavailable("begin transaction", err)
+			}
 			return nil, fmt.Errorf("begin transaction: %w", err)
 		}
 		if db.dialect == DialectPostgres && attempt < maxBeginAttempts && brokenConn(err) {
 			continue
 		}
+		cancel()
 		return nil, unavailable("begin transaction", err)
 	}
 }
@@ -302,10 +353,50 @@ func brokenConn(err error) bool {
 	return true
 }
 
+// bound returns the context a statement of tx runs under: ctx, ended no
+// later than the transaction's deadline.
+func (tx *txn) bound(ctx context.Context) context.Context {
+	if ctx == tx.base {
+		return tx.ctx
+	}
+	d, ok := tx.ctx.Deadline()
+	if !ok {
+		return ctx
+	}
+	if cd, ok := ctx.Deadline(); ok && !cd.After(d) {
+		return ctx
+	}
+	c, cancel := context.WithDeadline(ctx, d)
+	tx.cancels = append(tx.cancels, cancel)
+	return c
+}
+
+// release cancels the contexts of tx.
+func (tx *txn) release() {
+	for _, c := range tx.cancels {
+		c()
+	}
+	tx.cancels = nil
+}
+
+// Rollback rolls the transaction back (a no-op once it has ended) and
+// releases its deadline.
+func (tx *txn) Rollback() error {
+	err := tx.Tx.Rollback()
+	tx.release()
+	return err
+}
+
 // commit commits the transaction.
 func (tx *txn) commit() error {
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", err)
+	err := tx.Commit()
+	deadline := tx.ctx.Err() != nil && tx.base.Err() == nil
+	tx.release()
+	if err != nil {
+		if deadline {
+			return unavailable("commit", err)
+		}
+		return classify("commit", err)
 	}
 	if tx.db.dialect == DialectSQLite {
 		tx.db.walDirty.Store(true)
@@ -315,7 +406,7 @@ func (tx *txn) commit() error {
 
 // exec runs a statement written with ? placeholders.
 func (tx *txn) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	return tx.ExecContext(ctx, tx.db.rebind(query), args...)
+	return tx.ExecContext(tx.bound(ctx), tx.db.rebind(query), args...)
 }
 
 // execN runs a statement and returns the number of rows it changed.
@@ -329,12 +420,12 @@ func (tx *txn) execN(ctx context.Context, query string, args ...any) (int64, err
 
 // query runs a query written with ? placeholders.
 func (tx *txn) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	return tx.QueryContext(ctx, tx.db.rebind(query), args...)
+	return tx.QueryContext(tx.bound(ctx), tx.db.rebind(query), args...)
 }
 
 // queryRow runs a query written with ? placeholders that returns one row.
 func (tx *txn) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
-	return tx.QueryRowContext(ctx, tx.db.rebind(query), args...)
+	return tx.QueryRowContext(tx.bound(ctx), tx.db.rebind(query), args...)
 }
 
 // rebind rewrites ? placeholders to $1, $2, ... for PostgreSQL. Queries in

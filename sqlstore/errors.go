@@ -1,8 +1,13 @@
 package sqlstore
 
 import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"strings"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -54,6 +59,35 @@ func unavailable(what string, err error) error {
 	return fmt.Errorf("%s: %w: %w", what, e, err)
 }
 
+// unreachable reports whether err means that the database could not be
+// reached or did not answer in time, rather than that it refused the
+// statement: a failed connection, a connection lost or timed out, a
+// deadline passed, or PostgreSQL saying it is shutting down or not yet
+// accepting connections (class 08, 57P01-57P03).
+func unreachable(err error) bool {
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, driver.ErrBadConn) ||
+		errors.Is(err, sql.ErrConnDone) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return true
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return strings.HasPrefix(pe.Code, "08") || strings.HasPrefix(pe.Code, "57P")
+	}
+	var ce *pgconn.ConnectError
+	var ne net.Error
+	return errors.As(err, &ce) || errors.As(err, &ne) || pgconn.Timeout(err)
+}
+
+// classify adds context to a database error, marking it EUNAVAILABLE when
+// the database was unreachable (see unreachable).
+func classify(what string, err error) error {
+	var e *popkit.Error
+	if !errors.As(err, &e) && unreachable(err) {
+		return unavailable(what, err)
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}
+
 // isUniqueViolation reports whether err is a unique or primary key
 // violation.
 func isUniqueViolation(err error) bool {
@@ -76,7 +110,8 @@ func isForeignKeyViolation(err error) bool {
 }
 
 // wrap adds context to a database error. Errors that are already domain
-// errors pass unchanged. A PostgreSQL data exception (class 22: a value out
+// errors pass unchanged; a database that could not be reached or did not
+// answer in time is EUNAVAILABLE. A PostgreSQL data exception (class 22: a value out
 // of range, a NUL byte in text) is the client's input, not a server fault,
 // and becomes EINVALID; a foreign key violation that slipped past the
 // explicit checks (a concurrent change) becomes EUNPROCESSABLE.
@@ -92,7 +127,7 @@ func wrap(what string, err error) error {
 	if isForeignKeyViolation(err) {
 		return fmt.Errorf("%s: %w: %w", what, popkit.Errorf(popkit.EUNPROCESSABLE, "a referenced object does not exist"), err)
 	}
-	return fmt.Errorf("%s: %w", what, err)
+	return classify(what, err)
 }
 
 // retryable reports whether PostgreSQL ended a transaction that may

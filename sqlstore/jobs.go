@@ -89,7 +89,7 @@ func (db *DB) migrateRiver(ctx context.Context) ([]string, error) {
 // migrateRiverStep applies the next River migration, if any, and returns
 // its version (0 when none was due).
 func (db *DB) migrateRiverStep(ctx context.Context, m *rivermigrate.Migrator[*sql.Tx]) (int, error) {
-	tx, err := db.begin(ctx, true)
+	tx, err := db.beginWithin(ctx, true, 0) // a migration may take long
 	if err != nil {
 		return 0, err
 	}

@@ -84,7 +84,8 @@ func (db *DB) Migrate(ctx context.Context) ([]string, error) {
 // migrate applies m unless it was applied before, and reports whether it
 // applied it.
 func (db *DB) migrate(ctx context.Context, m migration) (bool, error) {
-	tx, err := db.begin(ctx, true)
+	tx, err := db.beginWithin(ctx, true, 0) // a migration may take long
+
 	if err != nil {
 		return false, err
 	}

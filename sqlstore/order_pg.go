@@ -85,7 +85,8 @@ func (db *DB) writeOrdersPipelined(batch []*orderReq) {
 	if len(live) == 0 {
 		return
 	}
-	ctx := context.WithoutCancel(db.closing)
+	ctx, cancel := db.callContext(context.WithoutCancel(db.closing))
+	defer cancel()
 	conn, err := db.wdb.Conn(ctx)
 	if err != nil {
 		return // the general path reports it

@@ -47,8 +47,14 @@ func (db *DB) findTokenBatched(ctx context.Context, hash string) (*popkit.Token,
 	if err := handOver(ctx, db, db.tokenReqs, r); err != nil {
 		return nil, err
 	}
-	<-r.done
-	return r.t, r.err
+	// The reader answers r however long the statement takes; a caller
+	// whose context ends first leaves without the answer.
+	select {
+	case <-r.done:
+		return r.t, r.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 }
 
 // tokenReader answers waiting token reads in batches until the DB closes.
@@ -64,7 +70,8 @@ func (db *DB) readTokens(batch []*tokenReq) {
 	}
 	db.tokenStatements.Add(1)
 	db.tokenReads.Add(int64(len(batch)))
-	ctx := context.WithoutCancel(db.closing)
+	ctx, cancel := db.callContext(context.WithoutCancel(db.closing))
+	defer cancel()
 	var rows *sql.Rows
 	var err error
 	if db.dialect == DialectPostgres {

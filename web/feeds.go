@@ -5,20 +5,16 @@ import (
 	"encoding/xml"
 	"fmt"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/popkit/popkit"
 )
 
-// calendarHost is the right-hand side of UIDs: the public host name.
-func (h *Handler) calendarHost(r *http.Request) string {
-	b := h.base(r)
-	if i := strings.Index(b, "://"); i >= 0 {
-		b = b[i+3:]
-	}
-	return b
-}
+// uidDomain is the right-hand side of iCalendar UIDs. It is fixed, not
+// the public host, so that a calendar that subscribed to a feed keeps its
+// entries when the site moves to another address; the left-hand side (the
+// listing's UUID and the session's start) makes each UID unique.
+const uidDomain = "popkit"
 
 func (h *Handler) writeCalendar(w http.ResponseWriter, r *http.Request, name string, ls []*Listing) {
 	var mod time.Time
@@ -27,7 +23,7 @@ func (h *Handler) writeCalendar(w http.ResponseWriter, r *http.Request, name str
 			mod = l.UpdatedAt
 		}
 	}
-	c := Calendar{Name: name, Host: h.calendarHost(r), BaseURL: h.base(r), Listings: ls}
+	c := Calendar{Name: name, Host: uidDomain, BaseURL: h.base(r), Listings: ls}
 	body, err := c.Bytes()
 	if err != nil {
 		h.serverError(w, r, fmt.Errorf("calendar: %w", err))

@@ -182,7 +182,7 @@ func TestICalRoundTrip(t *testing.T) {
 			} else if want.utc[j] != (e.TZID == "") {
 				t.Errorf("feed %d session %d: TZID %q, want UTC form %v", i, j, e.TZID, want.utc[j])
 			}
-			if uids[e.UID] || !strings.HasSuffix(e.UID, "@popups.example") {
+			if uids[e.UID] || !strings.HasSuffix(e.UID, "@popkit") {
 				t.Errorf("UID %q is repeated or not global", e.UID)
 			}
 			uids[e.UID] = true

@@ -19,10 +19,17 @@ type pageQuery struct {
 // maxQuery bounds the raw query string a page accepts.
 const maxQuery = 1024
 
-// parsePageQuery parses a listing page's query string. Known parameters
-// must appear at most once and be well-formed; marketing parameters
-// (utm_*, fbclid, gclid, ref) are ignored; anything else is an error, which
-// the handler answers with 400.
+// pageParams are the query parameters listing pages use. Any other
+// parameter (utm_*, fbclid, gclid, msclkid, mc_cid, igshid, _gl, gbraid,
+// srsltid, ttclid, whatever a link shortener or mail tool adds next) is
+// ignored, so that shared links open the page; canonical links never carry
+// a query.
+var pageParams = map[string]bool{"day": true, "limit": true}
+
+// parsePageQuery parses a listing page's query string. The parameters the
+// page uses (day, limit) must appear at most once and be well-formed, or
+// the handler answers 400 with the error; every other parameter is
+// ignored, whatever its value.
 func parsePageQuery(raw string) (pageQuery, error) {
 	q := pageQuery{Limit: 20}
 	if raw == "" {
@@ -31,44 +38,47 @@ func parsePageQuery(raw string) (pageQuery, error) {
 	if len(raw) > maxQuery {
 		return q, fmt.Errorf("the query string is longer than %d bytes", maxQuery)
 	}
-	vals, err := url.ParseQuery(raw)
-	if err != nil {
-		return q, fmt.Errorf("the query string is malformed")
+	vals := map[string][]string{}
+	for part := range strings.SplitSeq(raw, "&") {
+		k, v, _ := strings.Cut(part, "=")
+		key, err := url.QueryUnescape(k)
+		if err != nil || !pageParams[key] {
+			continue // not a parameter the page uses
+		}
+		val, err := url.QueryUnescape(v)
+		if err != nil {
+			return q, fmt.Errorf("parameter %q is malformed", key)
+		}
+		vals[key] = append(vals[key], val)
 	}
 	for k, vs := range vals {
 		if len(vs) != 1 {
 			return q, fmt.Errorf("parameter %q is given %d times", k, len(vs))
 		}
 		v := vs[0]
-		switch {
-		case k == "day":
+		switch k {
+		case "day":
 			d, err := time.Parse("2006-01-02", v)
 			if err != nil {
 				return q, fmt.Errorf("day must be a date like 2026-05-01")
 			}
 			q.Day = d
-		case k == "limit":
+		case "limit":
 			n, err := strconv.Atoi(v)
 			if err != nil || n < 1 || n > 100 {
 				return q, fmt.Errorf("limit must be a whole number from 1 to 100")
 			}
 			q.Limit = n
-		case strings.HasPrefix(k, "utm_") || k == "fbclid" || k == "gclid" || k == "ref":
-		default:
-			return q, fmt.Errorf("unknown parameter %q", k)
 		}
 	}
 	return q, nil
 }
 
-// parseNoQuery accepts only marketing parameters: pages without options.
+// parseNoQuery checks the query string of a page that uses no parameter:
+// every parameter is ignored, only the length is bounded.
 func parseNoQuery(raw string) error {
-	q, err := parsePageQuery(raw)
-	if err != nil {
-		return err
-	}
-	if !q.Day.IsZero() || q.Limit != 20 {
-		return fmt.Errorf("this page takes no day or limit")
+	if len(raw) > maxQuery {
+		return fmt.Errorf("the query string is longer than %d bytes", maxQuery)
 	}
 	return nil
 }

@@ -333,8 +333,8 @@ func (s *Store) view(ctx context.Context, l *popkit.Listing, v popkit.Viewer, no
 	loc := ve.Location()
 	out := &Listing{
 		ID: l.ID, EventID: l.EventID, Slug: l.Slug,
-		Title: live.Title, Summary: live.Summary, Description: live.Description,
-		Venue:    Venue{Name: ve.Name, Street: ve.Address, Country: city.City.Country, Lat: ve.Lat, Lon: ve.Lon},
+		Title: neutraliseBidi(live.Title), Summary: neutraliseBidi(live.Summary), Description: neutraliseBidi(live.Description),
+		Venue:    Venue{Name: neutraliseBidi(ve.Name), Street: neutraliseBidi(ve.Address), Country: city.City.Country, Lat: ve.Lat, Lon: ve.Lon},
 		City:     City{Slug: city.Slug, Name: city.City.Name},
 		TimeZone: ve.TimeZone,
 		Status:   StatusScheduled,

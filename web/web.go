@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"context"
 	"embed"
+	"errors"
 	"html/template"
 	"log/slog"
 	"net/http"
@@ -39,8 +40,10 @@ func mustRead(name string) string {
 type Handler struct {
 	// Site is the site name shown in the header and OpenGraph tags.
 	Site string
-	// BaseURL is the public origin for canonical URLs, feeds and the
-	// sitemap, e.g. "https://popups.example"; empty means the request's.
+	// BaseURL is the public origin for canonical URLs, JSON-LD, feeds,
+	// robots.txt and the sitemap, e.g. "https://popups.example"; empty
+	// means DefaultBaseURL. No URL is ever built from the request's
+	// headers (Host, X-Forwarded-*), which a client chooses.
 	BaseURL string
 	Source  Source
 	// Members resolves member links; nil serves the public view only.
@@ -81,6 +84,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.once.Do(h.build)
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.Header().Set("Referrer-Policy", "strict-origin-when-cross-origin")
+	w.Header().Set("Content-Security-Policy", siteCSP)
 	h.mux.ServeHTTP(w, r)
 }
 
@@ -101,6 +105,8 @@ func (h *Handler) build() {
 	m.HandleFunc("GET /member", h.memberCard)
 	m.HandleFunc("GET /sitemap.xml", h.sitemap)
 	m.HandleFunc("GET /robots.txt", h.robots)
+	m.HandleFunc("GET /favicon.ico", serveFavicon)
+	m.HandleFunc("GET /favicon.svg", serveFavicon)
 	if h.Curator != nil {
 		h.Curator.register(m, h)
 	}
@@ -111,16 +117,16 @@ func (h *Handler) build() {
 	h.mux = m
 }
 
-// base returns the public origin.
-func (h *Handler) base(r *http.Request) string {
+// DefaultBaseURL is the public origin of a Handler whose BaseURL is empty.
+const DefaultBaseURL = "http://localhost"
+
+// base returns the public origin. It takes the request only to keep the
+// call sites uniform: the origin never comes from the request.
+func (h *Handler) base(*http.Request) string {
 	if h.BaseURL != "" {
 		return strings.TrimRight(h.BaseURL, "/")
 	}
-	scheme := "http"
-	if r.TLS != nil {
-		scheme = "https"
-	}
-	return scheme + "://" + r.Host
+	return DefaultBaseURL
 }
 
 // pageData is what the layout needs.
@@ -198,18 +204,31 @@ func (h *Handler) badRequest(w http.ResponseWriter, r *http.Request, msg string)
 	h.message(w, r, http.StatusBadRequest, "Bad request", msg)
 }
 
+// serverError answers 500, or 503 when the database is unavailable.
 func (h *Handler) serverError(w http.ResponseWriter, r *http.Request, err error) {
+	if popkit.ErrorCode(err) == popkit.EUNAVAILABLE || errors.Is(err, context.DeadlineExceeded) && r.Context().Err() == nil {
+		h.unavailable(w, r, err)
+		return
+	}
 	h.logger().ErrorContext(r.Context(), "web", "path", r.URL.Path, "error", err)
 	h.message(w, r, http.StatusInternalServerError, "Something went wrong", "Please try again in a moment.")
 }
 
-// fail maps a source error: ENOTFOUND to 404, the rest to 500.
+// fail maps a source error: ENOTFOUND to 404, EUNAVAILABLE (the database
+// is down or did not answer in time) to 503, the rest to 500.
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	if popkit.ErrorCode(err) == popkit.ENOTFOUND {
 		h.notFound(w, r)
 		return
 	}
 	h.serverError(w, r, err)
+}
+
+// unavailable answers 503 with a page asking to come back shortly.
+func (h *Handler) unavailable(w http.ResponseWriter, r *http.Request, err error) {
+	h.logger().WarnContext(r.Context(), "web: unavailable", "path", r.URL.Path, "error", err)
+	w.Header().Set("Retry-After", "5")
+	h.message(w, r, http.StatusServiceUnavailable, "Back in a moment", "This page cannot be shown right now. Please try again in a few seconds.")
 }
 
 // ctxTimeout bounds the store work of one page.

@@ -49,7 +49,7 @@ func TestPages(t *testing.T) {
 		{"bad limit", "/c/berlin?limit=0", 400, []string{"limit must be"}},
 		{"bad escape", "/?day=%zz", 400, []string{"malformed"}},
 		{"repeated param", "/?limit=1&limit=2", 400, []string{"given 2 times"}},
-		{"unknown param", "/e/kaffee-days?x=1", 400, []string{"unknown parameter"}},
+		{"unknown param", "/e/kaffee-days?x=1", 200, []string{"Kaffee Days"}},
 		{"robots", "/robots.txt", 200, []string{"Disallow: /curator", "Sitemap: https://popups.example/sitemap.xml"}},
 		{"sitemap", "/sitemap.xml", 200, []string{"<loc>https://popups.example/e/kaffee-days</loc>", "<loc>https://popups.example/c/berlin</loc>", "<loc>https://popups.example/b/kiez-kaffee</loc>"}},
 	}

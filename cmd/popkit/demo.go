@@ -138,6 +138,7 @@ press Ctrl-C to stop
 	}
 	cmd.Flags().StringVar(&m.Addr, "addr", envDefault("POPKIT_ADDR", "127.0.0.1:8080"), "listen address (env POPKIT_ADDR)")
 	addDBFlag(cmd, &m.DSN, "./popkit-demo.db")
+	addPublicURLFlag(cmd, m)
 	cmd.Flags().Int64Var(&seed, "seed", 1, "random seed of the generated program")
 	cmd.Flags().IntVar(&edgeAgents, "edge-agents", 4, "simulated edge agents feeding live readings, one per open pop-up (0: none)")
 	cmd.Flags().IntVar(&posPortBase, "pos-port-base", 8090, "port of the first simulated till (and its agent's sensor input); the others follow; 0 picks free ports (the default when --addr has port 0)")

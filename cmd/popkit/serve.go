@@ -7,7 +7,9 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/popkit/popkit"
@@ -37,6 +39,19 @@ type Main struct {
 	// jobs.DefaultWorkers, negative runs no jobs here (another process
 	// sharing the PostgreSQL database may).
 	Workers int
+	// DBTimeout bounds every database call (sqlstore.DB.QueryTimeout); 0
+	// means sqlstore.DefaultQueryTimeout, negative no bound.
+	DBTimeout time.Duration
+	// PublicURL is the origin the public site is reached at
+	// (https://popups.example): canonical links, JSON-LD, the sitemap,
+	// robots.txt and iCalendar URLs use it, never the request's Host.
+	// Empty means the URL the server listens on.
+	PublicURL string
+	// MetricsToken, when set, is the bearer token /metrics requires.
+	MetricsToken string
+	// DBWait bounds how long Open waits for a database that cannot be
+	// reached, trying again with backoff; 0 waits until ctx ends.
+	DBWait time.Duration
 
 	DB       *sqlstore.DB
 	server   *http.Server
@@ -56,17 +71,12 @@ func (m *Main) Open(ctx context.Context) error {
 	if m.ShutdownTimeout == 0 {
 		m.ShutdownTimeout = 30 * time.Second
 	}
-	db, err := sqlstore.Open(ctx, m.DSN)
-	if err != nil {
+	if err := checkPublicURL(m.PublicURL); err != nil {
 		return err
 	}
-	applied, err := db.Migrate(ctx)
+	db, err := m.openDB(ctx)
 	if err != nil {
-		db.Close()
-		return fmt.Errorf("migrate: %w", err)
-	}
-	for _, name := range applied {
-		m.Logger.Info("applied migration", "name", name)
+		return err
 	}
 	m.DB = db
 
@@ -88,6 +98,7 @@ func (m *Main) Open(ctx context.Context) error {
 	srv.Ready = db.Ping
 	srv.Logger = m.Logger
 	srv.Registry = reg
+	srv.MetricsToken = m.MetricsToken
 	if m.Workers >= 0 {
 		// The job runner reaps Idempotency-Key records as a periodic job.
 		cfg := jobs.Config{Dialect: db.Dialect(), Pool: db.WritePool(), DSN: m.DSN, Webhooks: db, Fulfilment: db,
@@ -107,7 +118,12 @@ func (m *Main) Open(ctx context.Context) error {
 		db.Close()
 		return fmt.Errorf("listen: %w", err)
 	}
+	ln = pkhttp.ProblemListener(ln) // net/http's own 400 and 431 as problem+json
 	m.listener = ln
+	m.site.BaseURL = m.PublicURL
+	if m.site.BaseURL == "" {
+		m.site.BaseURL = m.URL()
+	}
 	m.server = &http.Server{
 		Handler:           splitAPI(srv.Handler(), m.site),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -127,6 +143,74 @@ func (m *Main) Open(ctx context.Context) error {
 	}
 	m.Logger.Info("serving", "url", m.URL(), "db", db.Dialect())
 	return nil
+}
+
+// Backoff between tries to reach the database at start.
+const (
+	dbRetryFirst = 100 * time.Millisecond
+	dbRetryMax   = 5 * time.Second
+)
+
+// openDB opens and migrates the database. While the database cannot be
+// reached it tries again with exponential backoff, logging each try, until
+// it answers, DBWait passes or ctx ends; other errors end it at once.
+func (m *Main) openDB(ctx context.Context) (*sqlstore.DB, error) {
+	start := time.Now()
+	wait := dbRetryFirst
+	for try := 1; ; try++ {
+		db, err := m.openMigrated(ctx)
+		if err == nil {
+			if try > 1 {
+				m.Logger.Info("database reachable", "tries", try, "waited", time.Since(start).Round(time.Millisecond).String())
+			}
+			return db, nil
+		}
+		if popkit.ErrorCode(err) != popkit.EUNAVAILABLE {
+			return nil, err
+		}
+		if m.DBWait > 0 && time.Since(start)+wait > m.DBWait {
+			return nil, fmt.Errorf("database unreachable after %d tries in %s: %s", try, time.Since(start).Round(time.Millisecond), oneLineError(err))
+		}
+		m.Logger.Warn("database unreachable, trying again", "try", try, "retry_in", wait.String(), "error", oneLineError(err))
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("gave up waiting for the database: %s", oneLineError(err))
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, dbRetryMax)
+	}
+}
+
+// openMigrated opens the database with the configured deadline and
+// applies pending migrations.
+func (m *Main) openMigrated(ctx context.Context) (*sqlstore.DB, error) {
+	db, err := sqlstore.Open(ctx, m.DSN)
+	if err != nil {
+		return nil, err
+	}
+	db.QueryTimeout = m.DBTimeout
+	if m.DBTimeout == 0 {
+		db.QueryTimeout = sqlstore.DefaultQueryTimeout
+	}
+	applied, err := db.Migrate(ctx)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("migrate: %w", err)
+	}
+	for _, name := range applied {
+		m.Logger.Info("applied migration", "name", name)
+	}
+	return db, nil
+}
+
+// oneLineError is the user-facing text of err on one line: the message
+// of a domain error, the whole chain of any other.
+func oneLineError(err error) string {
+	msg := err.Error()
+	if popkit.ErrorCode(err) != popkit.EINTERNAL {
+		msg = popkit.ErrorMessage(err)
+	}
+	return strings.Join(strings.Fields(msg), " ")
 }
 
 // URL returns the base URL the server listens on.
@@ -229,7 +313,44 @@ SIGINT or SIGTERM lets in-flight requests finish and closes the database.`,
 	addDBFlag(cmd, &m.DSN, defaultDB)
 	cmd.Flags().DurationVar(&m.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "how long to wait for in-flight requests on shutdown")
 	addWorkersFlag(cmd, &m.Workers)
+	addDBTimeoutFlags(cmd, m)
+	addPublicURLFlag(cmd, m)
+	cmd.Flags().StringVar(&m.MetricsToken, "metrics-token", envDefault("POPKIT_METRICS_TOKEN", ""),
+		"bearer token /metrics requires; empty leaves /metrics open (env POPKIT_METRICS_TOKEN)")
 	return cmd
+}
+
+// addPublicURLFlag adds --public-url (env POPKIT_PUBLIC_URL).
+func addPublicURLFlag(cmd *cobra.Command, m *Main) {
+	cmd.Flags().StringVar(&m.PublicURL, "public-url", envDefault("POPKIT_PUBLIC_URL", ""),
+		"origin the public site is reached at, for canonical links, JSON-LD, the sitemap and feeds, e.g. https://popups.example; empty: the listen address (env POPKIT_PUBLIC_URL)")
+}
+
+// checkPublicURL accepts an empty public URL or an absolute http(s) origin
+// with an optional path prefix, and nothing else.
+func checkPublicURL(s string) error {
+	if s == "" {
+		return nil
+	}
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+		return fmt.Errorf("--public-url %q: want an absolute http or https URL such as https://popups.example", s)
+	}
+	return nil
+}
+
+// addDBTimeoutFlags adds --db-timeout (env POPKIT_DB_TIMEOUT) and
+// --db-wait (env POPKIT_DB_WAIT).
+func addDBTimeoutFlags(cmd *cobra.Command, m *Main) {
+	timeout, wait := sqlstore.DefaultQueryTimeout, time.Duration(0)
+	if d, err := time.ParseDuration(envDefault("POPKIT_DB_TIMEOUT", "")); err == nil {
+		timeout = d
+	}
+	if d, err := time.ParseDuration(envDefault("POPKIT_DB_WAIT", "")); err == nil {
+		wait = d
+	}
+	cmd.Flags().DurationVar(&m.DBTimeout, "db-timeout", timeout, "deadline of every database call; past it the API answers 503 (env POPKIT_DB_TIMEOUT)")
+	cmd.Flags().DurationVar(&m.DBWait, "db-wait", wait, "how long to wait at start for a database that cannot be reached, trying again with backoff; 0 waits until interrupted (env POPKIT_DB_WAIT)")
 }
 
 // addWorkersFlag adds --workers (env POPKIT_WORKERS).

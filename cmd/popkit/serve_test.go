@@ -106,13 +106,14 @@ func TestServeFailsFast(t *testing.T) {
 		want string
 	}{
 		{"unwritable path", "/proc/popkit-no-such-dir/popkit.db", "open"},
+		// serve waits for an unreachable database; --db-wait bounds that.
 		{"unreachable postgres", "postgres://postgres@127.0.0.1:1/test?sslmode=disable&connect_timeout=2", "127.0.0.1:1"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
 			cmd := newRootCmd(&stdout, &stderr)
-			cmd.SetArgs([]string{"serve", "--addr", "127.0.0.1:0", "--db", tt.db})
+			cmd.SetArgs([]string{"serve", "--addr", "127.0.0.1:0", "--db", tt.db, "--db-wait", "1s"})
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			defer cancel()
 			start := time.Now()

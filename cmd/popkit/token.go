@@ -12,9 +12,13 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// openMigrated opens the database and applies pending migrations, so that
-// commands work on a fresh database.
+// openMigrated opens an existing database and applies pending migrations,
+// so that commands work on a database an older popkit made. A SQLite file
+// that does not exist is an error, not a new empty database.
 func openMigrated(ctx context.Context, dsn string) (*sqlstore.DB, error) {
+	if err := requireExistingDB(dsn); err != nil {
+		return nil, err
+	}
 	db, err := sqlstore.Open(ctx, dsn)
 	if err != nil {
 		return nil, err
