@@ -43,7 +43,9 @@ func (s *Server) listFXRates() http.HandlerFunc {
 		v := q.r.URL.Query()
 		f := popkit.FXRateFilter{From: v.Get("from"), To: v.Get("to"), Base: v.Get("base"), Quote: v.Get("quote"), Limit: p.Limit, After: p.After}
 		return f, f.Validate()
-	}, func(ctx context.Context, f popkit.FXRateFilter) ([]*popkit.FXRate, string, error) { return s.FX.FindRates(ctx, f) })
+	}, func(ctx context.Context, f popkit.FXRateFilter) ([]*popkit.FXRate, string, error) {
+		return s.FX.FindRates(ctx, f)
+	})
 }
 
 // fxRatesInput is the body of PUT /api/v1/fx-rates.
