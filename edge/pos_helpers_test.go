@@ -31,9 +31,9 @@ type fakePOSServer struct {
 	mu            sync.Mutex
 	items         []*fakeItem
 	skusForbidden bool
-	legacy        bool   // no till route: 404, as a server before it
-	currency      string // the event's currency in the till answer
-	gets          int    // GET requests for the assortment and SKUs
+	legacy        bool                     // no till route: 404, as a server before it
+	currency      string                   // the event's currency in the till answer
+	gets          int                      // GET requests for the assortment and SKUs
 	sales         map[string][]popkit.Sale // by sale id, every stored copy
 }
 
