@@ -80,7 +80,7 @@ func (s *seeder) prices(ctx context.Context) error {
 }
 
 // fxRates stores a year of synthetic ECB-like reference rates (EUR base,
-// weekdays only, as the ECB publishes) up to the day before Now: a random
+// weekdays only, as the ECB publishes) for the year up to Now's day: a random
 // walk from 2025-2026 levels, seeded, so runs are alike. They are not real
 // ECB rates.
 func (s *seeder) fxRates(ctx context.Context) error {
