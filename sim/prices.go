@@ -41,6 +41,18 @@ func priceIn(gbpMinor int64, factor float64) int64 {
 	return p
 }
 
+// listPriceIn derives a price in currency from a GBP price in pence at
+// the demo's list-price factor; a currency without one (or none, from a
+// store that does not say) keeps the GBP figure.
+func listPriceIn(gbpMinor int64, currency string) int64 {
+	for _, f := range priceFactors {
+		if f.currency == currency {
+			return priceIn(gbpMinor, f.price)
+		}
+	}
+	return gbpMinor
+}
+
 func (s *seeder) priceService() popkit.SKUPriceService {
 	if s.svc.Prices != nil {
 		return s.svc.Prices
