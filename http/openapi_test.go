@@ -300,6 +300,7 @@ func TestOpenAPIScenario(t *testing.T) {
 	coldChainScenario(t, e, w)
 	reconcileScenario(t, e, w)
 	fulfilScenario(t, e, w)
+	moneyScenario(t, e, w)
 	// Revoke a real token last: it is the one DELETE that succeeds.
 	tokens := decodeAs[listBody[popkit.Token]](t, e.do("GET", "/api/v1/tokens?role=curator", e.admin, nil).want(t, 200))
 	e.do("DELETE", "/api/v1/tokens/"+tokens.Items[0].ID, e.admin, nil).want(t, 204)

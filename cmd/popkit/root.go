@@ -37,6 +37,7 @@ Start with "popkit demo" for a first look.`,
 		newEdgeCmd(),
 		newVersionCmd(),
 		newForecastCmd(),
+		newFXCmd(),
 	)
 	return root
 }
