@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	mqtt "github.com/eclipse/paho.mqtt.golang"
 	"io"
 	"os"
 	"os/exec"
@@ -28,6 +29,7 @@ func TestMain(m *testing.M) {
 	if path := os.Getenv(childConfigEnv); path != "" {
 		os.Exit(runChild(path))
 	}
+	mqtt.DEBUG = &mqttGate // set before any client runs: paho reads it unlocked
 	os.Exit(m.Run())
 }
 
