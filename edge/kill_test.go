@@ -102,7 +102,7 @@ func TestKill9(t *testing.T) {
 		kills = 5
 	}
 	base := time.Now().UTC().Truncate(time.Minute).Add(-10 * time.Minute)
-	requests := edgetest.KillUnderLoad(t, kills, func() (*exec.Cmd, string) { return startChild(t, cfgPath) }, base, 50*time.Millisecond, 250*time.Millisecond)
+	requests := edgetest.KillUnderLoad(t, kills, func() (*exec.Cmd, string) { return startChild(t, cfgPath) }, base, 250*time.Millisecond)
 	// A last run delivers everything that is left.
 	cmd, _ := startChild(t, cfgPath)
 	defer func() { cmd.Process.Signal(syscall.SIGTERM); cmd.Wait() }()
@@ -114,7 +114,7 @@ func TestKill9(t *testing.T) {
 			acked++
 		}
 	}
-	if acked < kills*3 {
+	if acked < kills*edgetest.AckedPerRound {
 		t.Fatalf("only %d requests acknowledged over %d kills: the test did not exercise the agent", acked, kills)
 	}
 	waitFor(t, 30*time.Second, "every acknowledged reading at the server", func() bool {
