@@ -129,7 +129,7 @@ func (s *Summary) add(e event) {
 	}
 	k := e.Package + " " + e.Test
 	t := s.tests[k]
-	if t == nil {
+	if t == nil || e.Action == "run" && t.Action != "" { // -count=N runs a test N times
 		t = &result{Package: e.Package, Test: e.Test}
 		s.tests[k] = t
 		s.order = append(s.order, t)

@@ -106,3 +106,24 @@ not json
 		t.Error("OK() = true although example.com/y failed")
 	}
 }
+
+// TestCountN checks that a test run several times (go test -count=3) is
+// counted each time, with each run's own output.
+func TestCountN(t *testing.T) {
+	var in strings.Builder
+	for i, action := range []string{"pass", "skip", "fail"} {
+		in.WriteString(`{"Action":"run","Package":"p","Test":"TestX"}` + "\n")
+		in.WriteString(`{"Action":"output","Package":"p","Test":"TestX","Output":"run ` + string(rune('1'+i)) + `\n"}` + "\n")
+		in.WriteString(`{"Action":"` + action + `","Package":"p","Test":"TestX"}` + "\n")
+	}
+	s := NewSummary()
+	if err := s.Read(strings.NewReader(in.String())); err != nil {
+		t.Fatal(err)
+	}
+	if p, f, sk := s.Counts(); p != 1 || f != 1 || sk != 1 {
+		t.Errorf("counts = passed %d, failed %d, skipped %d; want 1, 1, 1", p, f, sk)
+	}
+	if sk := s.Skipped(); len(sk) != 1 || SkipReason(sk[0]) != "run 2" {
+		t.Errorf("skipped runs = %v, want one with reason %q", sk, "run 2")
+	}
+}
