@@ -29,6 +29,13 @@ func (m *mqttInput) connect() error {
 		SetCleanSession(false).SetAutoAckDisabled(true).SetOrderMatters(false).
 		SetAutoReconnect(true).SetConnectRetry(true).SetConnectRetryInterval(time.Second).
 		SetMaxReconnectInterval(30 * time.Second)
+	// A resumed persistent session gets its queued messages right after
+	// the broker accepts the connection, before the subscription below
+	// registers its handler; without a default handler paho drops them
+	// unacknowledged, and they stall until the next reconnect. The broker
+	// only sends what this session subscribed to, so every message goes
+	// to the same handler.
+	opts.SetDefaultPublishHandler(m.handle)
 	opts.SetOnConnectHandler(func(cl mqtt.Client) {
 		filters := map[string]byte{}
 		for _, t := range c.MQTT.Topics {

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -53,6 +54,7 @@ func TestPOSKill9(t *testing.T) {
 				time.Sleep(20 * time.Millisecond)
 			}
 		}
+		var ackedThisRound atomic.Int32
 		stop := make(chan struct{})
 		var wg sync.WaitGroup
 		for range 3 {
@@ -79,11 +81,26 @@ func TestPOSKill9(t *testing.T) {
 						mu.Lock()
 						acked[id] = true
 						mu.Unlock()
+						ackedThisRound.Add(1)
 					}
 				}
 			}()
 		}
-		time.Sleep(100*time.Millisecond + rand.N(300*time.Millisecond))
+		// Kill at a random moment once the till has acknowledged a sale
+		// of this round, so every round exercises it however slow the
+		// machine is.
+		deadline := time.Now().Add(time.Minute)
+		for ackedThisRound.Load() == 0 {
+			if time.Now().After(deadline) {
+				cmd.Process.Kill()
+				cmd.Wait()
+				close(stop)
+				wg.Wait()
+				t.Fatalf("round %d: the till acknowledged no sale in a minute", k)
+			}
+			time.Sleep(5 * time.Millisecond) // polling interval
+		}
+		time.Sleep(rand.N(300 * time.Millisecond))
 		cmd.Process.Signal(syscall.SIGKILL)
 		cmd.Wait()
 		close(stop)

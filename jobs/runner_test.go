@@ -356,7 +356,7 @@ func TestStopFinishesInFlight(t *testing.T) {
 func TestTwoRunnersDeliverOnce(t *testing.T) {
 	u := sqlstoretest.PostgresURL()
 	if u == "" {
-		t.Skipf("set %s to run", sqlstoretest.EnvPostgresURL)
+		t.Skipf("PostgreSQL suite skipped: set %s to run it", sqlstoretest.EnvPostgresURL)
 	}
 	t.Parallel()
 	dsn := sqlstoretest.PostgresDSN(t, u)

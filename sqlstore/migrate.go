@@ -3,11 +3,14 @@ package sqlstore
 import (
 	"context"
 	"embed"
+	"errors"
 	"fmt"
 	"io/fs"
 	"sort"
 	"strings"
 	"time"
+
+	"modernc.org/sqlite"
 )
 
 // migrationFS holds the migrations. A file is named NNNN-name.sql when both
@@ -84,8 +87,7 @@ func (db *DB) Migrate(ctx context.Context) ([]string, error) {
 // migrate applies m unless it was applied before, and reports whether it
 // applied it.
 func (db *DB) migrate(ctx context.Context, m migration) (bool, error) {
-	tx, err := db.beginWithin(ctx, true, 0) // a migration may take long
-
+	tx, err := db.beginMigration(ctx)
 	if err != nil {
 		return false, err
 	}
@@ -118,4 +120,39 @@ func (db *DB) migrate(ctx context.Context, m migration) (bool, error) {
 		return false, fmt.Errorf("migration %s: %w", m.name, err)
 	}
 	return true, nil
+}
+
+// migrateLockWait bounds how long a migration on SQLite waits for the
+// write lock while other processes migrate (or write) the same file.
+const migrateLockWait = 2 * time.Minute
+
+// beginMigration begins a migration's write transaction. On SQLite, where
+// processes starting at once take turns on the file's write lock, it
+// tries again while the lock stays busy beyond the busy timeout (another
+// process is running migrations, which may take longer on a loaded
+// machine), up to migrateLockWait: a process waits for another's
+// migration rather than failing to start.
+func (db *DB) beginMigration(ctx context.Context) (*txn, error) {
+	deadline := time.Now().Add(migrateLockWait)
+	for {
+		tx, err := db.beginWithin(ctx, true, 0) // a migration may take long
+		if err == nil || db.dialect != DialectSQLite || !isSQLiteBusy(err) || time.Now().After(deadline) {
+			return tx, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, err
+		case <-time.After(10 * time.Millisecond): // the busy timeout already waited; a short pause between turns
+		}
+	}
+}
+
+// sqliteBusy is SQLITE_BUSY, the primary result code of a busy lock
+// (extended codes keep it in the low byte).
+const sqliteBusy = 5
+
+// isSQLiteBusy reports whether err is SQLite's "database is locked".
+func isSQLiteBusy(err error) bool {
+	var se *sqlite.Error
+	return errors.As(err, &se) && se.Code()&0xff == sqliteBusy
 }

@@ -133,6 +133,51 @@ func TestMigrate_Concurrent(t *testing.T) {
 	}
 }
 
+// TestMigrate_WaitsForLockedSQLite holds the SQLite file's write lock
+// longer than the busy timeout (5 s, TestOpen_SQLitePragmas), as another
+// process migrating a loaded machine does, and checks that Migrate waits
+// for it instead of failing with "database is locked" (which made
+// TestMigrate_Concurrent fail under CPU contention).
+func TestMigrate_WaitsForLockedSQLite(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "popkit.db")
+	db, err := sqlstore.Open(ctx, path)
+	must(t, err)
+	t.Cleanup(func() { db.Close() })
+	other, err := sql.Open("sqlite", path)
+	must(t, err)
+	t.Cleanup(func() { other.Close() })
+	conn, err := other.Conn(ctx)
+	must(t, err)
+	defer conn.Close()
+	_, err = conn.ExecContext(ctx, "BEGIN IMMEDIATE")
+	must(t, err)
+
+	done := make(chan error, 1)
+	go func() {
+		_, err := db.Migrate(ctx)
+		done <- err
+	}()
+	// The held lock outlasts the busy timeout: the time is what is
+	// tested, not a wait for a condition.
+	select {
+	case err := <-done:
+		t.Fatalf("Migrate returned (%v) while another connection held the write lock", err)
+	case <-time.After(7 * time.Second):
+	}
+	_, err = conn.ExecContext(ctx, "COMMIT")
+	must(t, err)
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Migrate after the lock was released: %v", err)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("Migrate still waiting a minute after the lock was released")
+	}
+}
+
 // emptyPostgresSchema creates an unmigrated schema and returns a URL that
 // selects it.
 func emptyPostgresSchema(t *testing.T, base string) string {

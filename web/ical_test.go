@@ -46,7 +46,7 @@ func icaljs(t *testing.T) string {
 			if os.Getenv("CI") != "" {
 				t.Fatalf("%s is not installed; CI must install Node.js", tool)
 			}
-			t.Skipf("skipping the independent iCalendar parser check: %s is not installed (CI installs it)", tool)
+			t.Skipf("skipping the independent iCalendar parser check (ical.js on Node.js): %s is not installed (CI installs it)", tool)
 		}
 	}
 	icaljsOnce.Do(func() {

@@ -168,7 +168,7 @@ func TestEdgeKill9EndToEnd(t *testing.T) {
 		kills = 4
 	}
 	base := time.Now().UTC().Truncate(time.Minute).Add(-10 * time.Minute)
-	requests := edgetest.KillUnderLoad(t, kills, func() (*exec.Cmd, string) { return startEdgeChild(t, cfg) }, base, 100*time.Millisecond, 300*time.Millisecond)
+	requests := edgetest.KillUnderLoad(t, kills, func() (*exec.Cmd, string) { return startEdgeChild(t, cfg) }, base, 300*time.Millisecond)
 	cmd, _ := startEdgeChild(t, cfg)
 	defer func() { cmd.Process.Signal(syscall.SIGTERM); cmd.Wait() }()
 	var acked int64

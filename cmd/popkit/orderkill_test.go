@@ -24,7 +24,7 @@ import (
 // there, and after a restart an acknowledged key still replays.
 func TestOrdersSurviveKill(t *testing.T) {
 	if testing.Short() {
-		t.Skip("builds and kills a popkit binary")
+		t.Skip("-short: builds and kills a popkit binary (./test.sh --full runs it)")
 	}
 	ctx := context.Background()
 	dir := t.TempDir()

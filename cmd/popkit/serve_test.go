@@ -134,18 +134,15 @@ func TestServeFailsFast(t *testing.T) {
 
 // TestServeGracefulShutdown checks that Close lets a request that is in
 // flight when shutdown starts finish with its full response.
+//
+// "In flight" means the handler is running: the request asks for
+// "100 Continue", which net/http sends only once the handler reads the
+// body, so the test closes the server only after the handler has started.
+// (A connection-state hook is not enough: net/http marks a connection
+// active before it checks for shutdown, and drops the request if shutdown
+// has begun in between.)
 func TestServeGracefulShutdown(t *testing.T) {
-	active := make(chan struct{}, 16)
-	m := &Main{Addr: "127.0.0.1:0", DSN: filepath.Join(t.TempDir(), "popkit.db"), ShutdownTimeout: 10 * time.Second,
-		ConnState: func(_ net.Conn, s http.ConnState) {
-			if s == http.StateActive {
-				active <- struct{}{}
-			}
-		}}
-	if err := m.Open(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { m.Close() })
+	m := openMain(t, filepath.Join(t.TempDir(), "popkit.db"))
 	token := adminToken(t, m)
 	addr := strings.TrimPrefix(m.URL(), "http://")
 
@@ -155,12 +152,21 @@ func TestServeGracefulShutdown(t *testing.T) {
 	}
 	defer conn.Close()
 	body := `{"name":"Berlin","country":"DE","time_zone":"Europe/Berlin"}`
-	head := fmt.Sprintf("POST /api/v1/cities HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n", addr, token, len(body))
-	// Send the head and half the body: the request is now in flight.
-	if _, err := io.WriteString(conn, head+body[:10]); err != nil {
+	head := fmt.Sprintf("POST /api/v1/cities HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\nExpect: 100-continue\r\n\r\n", addr, token, len(body))
+	if _, err := io.WriteString(conn, head); err != nil {
 		t.Fatal(err)
 	}
-	<-active // the server has read the request head
+	br := bufio.NewReader(conn)
+	conn.SetReadDeadline(time.Now().Add(30 * time.Second))
+	interim, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatalf("read interim response: %v", err)
+	}
+	if interim.StatusCode != http.StatusContinue {
+		b, _ := io.ReadAll(interim.Body)
+		t.Fatalf("before the body the server answered %d %s, want 100 Continue", interim.StatusCode, b)
+	}
+	// The handler is reading the body: the request is in flight.
 	closed := make(chan error, 1)
 	go func() { closed <- m.Close() }()
 	// Shutdown has begun once the listener refuses new connections.
@@ -181,10 +187,10 @@ func TestServeGracefulShutdown(t *testing.T) {
 		t.Fatalf("Close returned (%v) while a request was in flight", err)
 	default:
 	}
-	if _, err := io.WriteString(conn, body[10:]); err != nil {
+	if _, err := io.WriteString(conn, body); err != nil {
 		t.Fatal(err)
 	}
-	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	resp, err := http.ReadResponse(br, nil)
 	if err != nil {
 		t.Fatalf("in-flight request was cut: %v", err)
 	}

@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -41,19 +42,26 @@ type Request struct {
 	Acked bool
 }
 
+// AckedPerRound is how many requests KillUnderLoad waits to see
+// acknowledged in each round before it kills the agent.
+const AckedPerRound = 3
+
 // KillUnderLoad starts the agent with start (which returns the child
 // process and its listen address) kills times; each time three clients post
 // 20-reading footfall requests, one sensor per request, until the agent is
-// killed with SIGKILL at a random moment between minPause and
-// minPause+spread. It returns every request sent, by sensor. Readings are
-// dated in the five minutes from base.
-func KillUnderLoad(t testing.TB, kills int, start func() (*exec.Cmd, string), base time.Time, minPause, spread time.Duration) map[string]*Request {
+// killed with SIGKILL. The kill comes at a random moment within spread
+// after the agent acknowledged AckedPerRound requests of the round, so
+// every round exercises the agent however slow the machine is. It returns
+// every request sent, by sensor. Readings are dated in the five minutes
+// from base.
+func KillUnderLoad(t testing.TB, kills int, start func() (*exec.Cmd, string), base time.Time, spread time.Duration) map[string]*Request {
 	t.Helper()
 	var mu sync.Mutex
 	requests := map[string]*Request{}
 	client := &http.Client{Timeout: 10 * time.Second}
 	for k := range kills {
 		cmd, addr := start()
+		var ackedThisRound atomic.Int32
 		stop := make(chan struct{})
 		var wg sync.WaitGroup
 		for g := range 3 {
@@ -82,11 +90,23 @@ func KillUnderLoad(t testing.TB, kills int, start func() (*exec.Cmd, string), ba
 						mu.Lock()
 						req.Acked = true
 						mu.Unlock()
+						ackedThisRound.Add(1)
 					}
 				}
 			}()
 		}
-		time.Sleep(minPause + rand.N(spread)) // a random moment to kill at
+		deadline := time.Now().Add(time.Minute)
+		for ackedThisRound.Load() < AckedPerRound {
+			if time.Now().After(deadline) {
+				cmd.Process.Kill()
+				cmd.Wait()
+				close(stop)
+				wg.Wait()
+				t.Fatalf("round %d: the agent acknowledged %d requests in a minute, want %d", k, ackedThisRound.Load(), AckedPerRound)
+			}
+			time.Sleep(5 * time.Millisecond) // polling interval
+		}
+		time.Sleep(rand.N(spread)) // a random moment to kill at
 		if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
 			t.Fatalf("kill: %v", err)
 		}

@@ -12,11 +12,11 @@ import (
 // committed sim/catalog.csv.
 func TestFixtureUpToDate(t *testing.T) {
 	if testing.Short() {
-		t.Skip("reads 200,000 source lines")
+		t.Skip("-short: reads 200,000 lines of ../shared/data (./test.sh --full runs it)")
 	}
 	const src = "../../../../shared/data/online_retail_top300_sku.csv.gz"
 	if _, err := os.Stat(src); err != nil {
-		t.Skipf("source data not available: %v", err)
+		t.Skipf("source data ../shared/data not available: %v", err)
 	}
 	out := filepath.Join(t.TempDir(), "catalog.csv")
 	if err := run(src, out); err != nil {
