@@ -61,7 +61,7 @@ func (h *historian) planSameDay(e *popkit.Event, v *venue, items []*popkit.SKU) 
 			p := plannedOrder{at: start.Add(time.Duration(h.rng.IntN(lastMinute)) * time.Minute),
 				lat: v.Lat + (h.rng.Float64()-0.5)*0.04, lon: v.Lon + (h.rng.Float64()-0.5)*0.04}
 			for _, i := range h.rng.Perm(len(dry))[:min(len(dry), 1+h.rng.IntN(2))] {
-				p.lines = append(p.lines, popkit.OrderLine{SKUID: dry[i].ID, Quantity: 1, UnitPriceMinor: dry[i].PriceMinor})
+				p.lines = append(p.lines, popkit.OrderLine{SKUID: dry[i].ID, Quantity: 1, UnitPriceMinor: listPriceIn(dry[i].PriceMinor, v.city.currency)})
 			}
 			out = append(out, p)
 		}

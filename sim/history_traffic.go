@@ -88,7 +88,7 @@ func (h *historian) traffic(e *popkit.Event, d *popkit.Device, v *venue, items [
 			}
 			for range Buyers(h.rng, in, conversion) {
 				at := t.Add(time.Duration(h.rng.Int64N(int64(historyCountEvery))))
-				sale := h.sale(e.ID, till, items, weights, at)
+				sale := h.sale(e.ID, till, v.city.currency, items, weights, at)
 				tr.records = append(tr.records, popkit.UplinkRecord{Kind: popkit.RecordSale, Sale: sale})
 				tr.at = append(tr.at, at)
 				tr.sales = append(tr.sales, sale)
@@ -120,14 +120,16 @@ func binomial(rng *rand.Rand, n int64, p float64) int64 {
 	return Buyers(rng, n, p)
 }
 
-// sale makes one till sale of the shopper model at the instant at.
-func (h *historian) sale(eventID, till string, items []*popkit.SKU, weights []float64, at time.Time) *popkit.Sale {
+// sale makes one till sale of the shopper model at the instant at, priced
+// in the event's currency.
+func (h *historian) sale(eventID, till, currency string, items []*popkit.SKU, weights []float64, at time.Time) *popkit.Sale {
 	s := &popkit.Sale{ID: uuid.Must(uuid.NewV7()).String(), EventID: eventID, Till: till, OccurredAt: at.UTC().Truncate(time.Millisecond)}
 	var total int64
 	for _, i := range pickWeighted(h.rng, weights, basketSize(h.rng)) {
 		q := lineQuantity(h.rng)
-		s.Lines = append(s.Lines, popkit.OrderLine{SKUID: items[i].ID, Quantity: q, UnitPriceMinor: items[i].PriceMinor})
-		total += int64(q) * items[i].PriceMinor
+		price := listPriceIn(items[i].PriceMinor, currency)
+		s.Lines = append(s.Lines, popkit.OrderLine{SKUID: items[i].ID, Quantity: q, UnitPriceMinor: price})
+		total += int64(q) * price
 	}
 	s.Payment = popkit.Payment{Method: popkit.PaymentCard, AmountMinor: total}
 	switch x := h.rng.Float64(); {
