@@ -41,8 +41,7 @@ var serverPackages = []string{
 	"github.com/jackc/pgx/v5", "github.com/getkin/kin-openapi", "github.com/riverqueue/river",
 }
 
-// depRules are popkit's dependency rules; docs/architecture.md and the
-// README's package table state them in prose.
+// depRules are popkit's dependency rules (issue 16 item 6).
 var depRules = []depRule{
 	{
 		Name:     "the domain imports only the standard library and uuid",
