@@ -26,7 +26,7 @@ import (
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
 	"github.com/popkit/popkit"
-	"github.com/popkit/popkit/sqlstore"
+	"github.com/popkit/popkit/internal/riversqlite"
 )
 
 // Fulfilment is what the lock_bundle and reroute_order workers call.
@@ -187,7 +187,7 @@ func Start(ctx context.Context, cfg Config) (*Runner, error) {
 		rc.FetchPollInterval = cmpOr(cfg.PollInterval, DefaultSQLitePoll)
 		rc.FetchCooldown = min(fetchCooldown, rc.FetchPollInterval)
 		rc.PollOnly = true
-		driver, err := sqlstore.RiverSQLiteDriver(cfg.Pool)
+		driver, err := riversqlite.Driver(cfg.Pool)
 		if err != nil {
 			return nil, fmt.Errorf("jobs: %w", err)
 		}

@@ -9,6 +9,8 @@ import (
 	"github.com/riverqueue/river/riverdriver"
 	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
 	"github.com/riverqueue/river/rivermigrate"
+
+	"github.com/popkit/popkit/internal/riversqlite"
 )
 
 // Durable jobs are River jobs in River's own tables, which Migrate creates
@@ -21,7 +23,7 @@ import (
 // over the PostgreSQL pool (insert-only; the workers use pgx directly).
 func (db *DB) riverDriver() (riverdriver.Driver[*sql.Tx], error) {
 	if db.dialect == DialectSQLite {
-		return RiverSQLiteDriver(db.wdb)
+		return riversqlite.Driver(db.wdb)
 	}
 	return riverdatabasesql.New(db.wdb), nil
 }

@@ -8,6 +8,8 @@ import (
 	"runtime/debug"
 
 	"github.com/popkit/popkit"
+	"github.com/popkit/popkit/edge/cli"
+	"github.com/popkit/popkit/internal/clilog"
 	"github.com/spf13/cobra"
 )
 
@@ -34,7 +36,7 @@ Start with "popkit demo" for a first look.`,
 		newMigrateCmd(),
 		newTokenCmd(),
 		newDemoCmd(),
-		newEdgeCmd(),
+		cli.NewCommand("popkit edge"),
 		newVersionCmd(),
 		newForecastCmd(),
 		newFXCmd(),
@@ -80,17 +82,5 @@ func addDBFlag(cmd *cobra.Command, dsn *string, def string) {
 		"SQLite file path, or a postgres:// URL to use PostgreSQL (env POPKIT_DB)")
 }
 
-// newLogger returns a text logger when w is a terminal and a JSON logger
-// otherwise, so that log shippers get structured lines.
-func newLogger(w io.Writer) *slog.Logger {
-	opts := &slog.HandlerOptions{Level: slog.LevelInfo}
-	if f, ok := w.(*os.File); ok {
-		if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
-			return slog.New(slog.NewTextHandler(w, opts))
-		}
-	}
-	if envDefault("POPKIT_LOG_FORMAT", "") == "text" {
-		return slog.New(slog.NewTextHandler(w, opts))
-	}
-	return slog.New(slog.NewJSONHandler(w, opts))
-}
+// newLogger returns the commands' logger (clilog.New).
+func newLogger(w io.Writer) *slog.Logger { return clilog.New(w) }

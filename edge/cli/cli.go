@@ -1,10 +1,15 @@
-package main
+// Package cli is the edge agent's command line, shared by "popkit edge" and
+// the slim popkit-edge binary: configuration from a YAML file, POPKIT_EDGE_*
+// variables and flags, --check-config, and the agent's run.
+package cli
 
 import (
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/popkit/popkit/edge"
+	"github.com/popkit/popkit/internal/clilog"
 	"github.com/spf13/cobra"
 )
 
@@ -36,14 +41,16 @@ func loadEdgeConfig(cmd *cobra.Command, path string, flags map[string]*string) (
 	return c, nil
 }
 
-func newEdgeCmd() *cobra.Command {
+// NewCommand returns the edge agent's command. prog is how a user invokes
+// it ("popkit edge" or "popkit-edge"); its last word is the command's name.
+func NewCommand(prog string) *cobra.Command {
 	var configPath string
 	var check bool
 	flags := map[string]*string{}
 	cmd := &cobra.Command{
-		Use:   "edge",
+		Use:   prog[strings.LastIndex(prog, " ")+1:],
 		Short: "Run the on-site edge agent: inputs, anonymiser, rollups, durable outbox, uplink",
-		Long: `edge runs the agent of one pop-up. Sensors post readings to
+		Long: prog + ` runs the agent of one pop-up. Sensors post readings to
 POST /v1/readings on the local listener (a JSON array or NDJSON) or publish
 them over MQTT (QoS 1); the agent answers or acks only once they are durable
 in its outbox (SQLite, fsync'd group commits). Presence identifiers are
@@ -54,9 +61,9 @@ link is down; /metrics serves Prometheus metrics.
 The configuration is a YAML file (--config); every key can be overridden by
 its POPKIT_EDGE_* environment variable and then by its flag.
 --check-config validates the configuration and exits.`,
-		Example: `  popkit edge --config /etc/popkit/edge.yaml
-  popkit edge --config edge.yaml --check-config
-  POPKIT_EDGE_TOKEN=... popkit edge --server-url https://popkit.example --device-id ID --event-id ID --mqtt-broker tcp://127.0.0.1:1883 --mqtt-topics 'site/+/readings'`,
+		Example: `  ` + prog + ` --config /etc/popkit/edge.yaml
+  ` + prog + ` --config edge.yaml --check-config
+  POPKIT_EDGE_TOKEN=... ` + prog + ` --server-url https://popkit.example --device-id ID --event-id ID --mqtt-broker tcp://127.0.0.1:1883 --mqtt-topics 'site/+/readings'`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := loadEdgeConfig(cmd, configPath, flags)
@@ -70,7 +77,7 @@ its POPKIT_EDGE_* environment variable and then by its flag.
 				fmt.Fprintln(cmd.OutOrStdout(), "config ok")
 				return nil
 			}
-			a := &edge.Agent{Config: c, Logger: newLogger(cmd.ErrOrStderr())}
+			a := &edge.Agent{Config: c, Logger: clilog.New(cmd.ErrOrStderr())}
 			if err := a.Open(cmd.Context()); err != nil {
 				return err
 			}
