@@ -45,6 +45,16 @@ import (
 //     insufficient_data.
 //   - average_basket (minor units): POS revenue of those transactions ÷
 //     transactions.
+//   - same_day_rate (ratio): same-day orders (channel same_day, placed in
+//     the group) whose fulfilment orders all reached delivered or picked_up
+//     by the end of the venue-local day the order was placed on ÷ same-day
+//     orders accepted; cancelled orders (customer cancellations) are not in
+//     the rate and count as same_day_cancelled. same_day_rerouted_share:
+//     orders asked for same day that routing sent to next day (channel
+//     next_day with routing reasons) ÷ (those + accepted same-day orders).
+//     same_day_median_minutes: median minutes from occurred_at to the last
+//     delivered or picked_up transition, over delivered same-day orders.
+//     These read orders and fulfilment orders directly, not aggregates.
 //   - queue_p95 (people): the queue samples-weighted mean of the per-minute
 //     95th percentile of queue length; queue_minutes_over (minutes): minutes
 //     whose p95 exceeds KPIQueueThreshold people.
@@ -75,8 +85,10 @@ import (
 //     hours, the group's share being its open hours ÷ the event's open
 //     hours; energy_cost = energy_kwh × the event's tariff, rounded half
 //     away from zero to a minor unit.
-//   - fulfilment_cost: not yet stored by fulfilment; reported as 0 with
-//     insufficient_data until it is.
+//   - fulfilment_cost: Σ of the bundle cost shares (largest-remainder
+//     splits of a shared bundle) of the fulfilment orders of the group's
+//     orders that were not cancelled; fulfilment stores no other per-order
+//     cost, so a node's own handling cost is not in it.
 //   - contribution = gross_margin − rent − staff − transport − energy_cost −
 //     fulfilment_cost; contribution_per_visitor and
 //     contribution_per_open_hour divide it.
@@ -163,6 +175,10 @@ var KPIDefs = []KPIDef{
 	{"transactions", "orders", false, "POS orders placed in the group, not cancelled, refunded or partially refunded"},
 	{"conversion_rate", "ratio", false, "transactions ÷ visitors, Wilson 95% interval; undefined without visitors"},
 	{"average_basket", "minor", true, "POS revenue of the transactions ÷ transactions"},
+	{"same_day_rate", "ratio", false, "same-day orders delivered or picked up by the end of their venue-local day ÷ same-day orders accepted (customer cancellations apart)"},
+	{"same_day_cancelled", "orders", false, "same-day orders the customer cancelled, not in the rate"},
+	{"same_day_rerouted_share", "ratio", false, "orders asked for same day that were routed to next day ÷ (those + same-day orders accepted)"},
+	{"same_day_median_minutes", "min", false, "median time from placing to the last delivery or pick-up of delivered same-day orders"},
 	{"queue_p95", "people", false, "queue-samples-weighted mean of per-minute p95 queue length"},
 	{"queue_minutes_over", "minutes", false, "minutes whose p95 queue length exceeds 5 people"},
 	{"dwell_median_seconds", "s", false, "per-minute median stay (≥ 30 s) weighted by the stays that ended in the minute"},
@@ -181,7 +197,7 @@ var KPIDefs = []KPIDef{
 	{"staff", "minor", true, "event staff cost × group open hours ÷ event open hours"},
 	{"transport", "minor", true, "event transport cost × group open hours ÷ event open hours"},
 	{"energy_cost", "minor", true, "energy_kwh × the event's tariff"},
-	{"fulfilment_cost", "minor", true, "fulfilment cost incl. bundle shares (not yet stored: 0, flagged)"},
+	{"fulfilment_cost", "minor", true, "Σ bundle cost shares of the fulfilment orders of the group's orders"},
 	{"contribution", "minor", true, "gross_margin − rent − staff − transport − energy_cost − fulfilment_cost"},
 	{"contribution_per_visitor", "minor/person", true, "contribution ÷ visitors"},
 	{"contribution_per_open_hour", "minor/h", true, "contribution ÷ open_hours"},

@@ -158,3 +158,6 @@ END $$;
 
 CREATE TRIGGER kpi_order_line AFTER INSERT ON order_lines
 	FOR EACH ROW EXECUTE FUNCTION kpi_order_line_trigger();
+
+-- Same-day and next-day orders of an event by time, for the same-day KPIs.
+CREATE INDEX orders_event_channel_occurred ON orders (event_id, channel, occurred_at);

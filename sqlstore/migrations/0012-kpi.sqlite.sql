@@ -174,3 +174,6 @@ CREATE TRIGGER kpi_order_line_insert AFTER INSERT ON order_lines BEGIN
 	ON CONFLICT (event_id, hour, sku_id, channel, status) DO UPDATE SET lines = lines + excluded.lines,
 		units = units + excluded.units, total_minor = total_minor + excluded.total_minor, cost_minor = cost_minor + excluded.cost_minor;
 END;
+
+-- Same-day and next-day orders of an event by time, for the same-day KPIs.
+CREATE INDEX orders_event_channel_occurred ON orders (event_id, channel, occurred_at);
