@@ -122,10 +122,10 @@ const (
 
 // KPI tuning constants.
 const (
-	KPIQueueThreshold   = 5      // people: a minute whose p95 queue exceeds this counts as "over"
-	KPIMinBaselineHours = 20     // open hours a listing-uplift baseline needs
-	KPIBootstrapSamples = 1000   // bootstrap resamples of the uplift interval
-	KPIMaxRangeDays     = 400    // longest from–to range a query may span
+	KPIQueueThreshold   = 5    // people: a minute whose p95 queue exceeds this counts as "over"
+	KPIMinBaselineHours = 20   // open hours a listing-uplift baseline needs
+	KPIBootstrapSamples = 1000 // bootstrap resamples of the uplift interval
+	KPIMaxRangeDays     = 400  // longest from–to range a query may span
 	KPIBaselineBefore   = "venue_before_publication"
 	KPIRepeatWindow     = 30 * 24 * time.Hour
 	KPIBootstrapSeed    = 20260501

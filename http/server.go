@@ -46,6 +46,7 @@ type Store interface {
 	fulfil.Service
 	popkit.ColdChainService
 	popkit.ReconcileService
+	popkit.KPIService
 }
 
 // NewServer returns a Server whose services all come from st. Callers
@@ -55,7 +56,7 @@ func NewServer(st Store) *Server {
 		Program: st, Cities: st, Venues: st, Brands: st, Events: st, SKUs: st,
 		Assortment: st, Devices: st, Tokens: st, Idempotency: st, Telemetry: st, Orders: st,
 		Listings: st, Tiers: st, Members: st, Billing: st, Funnel: st, Secrets: st,
-		Webhooks: st, Fulfilment: st, ColdChain: st, Reconcile: st,
+		Webhooks: st, Fulfilment: st, ColdChain: st, Reconcile: st, KPIs: st,
 	}
 }
 
@@ -94,6 +95,8 @@ type Server struct {
 	Fulfilment fulfil.Service
 	// ColdChain holds sensor bindings and cold-chain excursions.
 	ColdChain popkit.ColdChainService
+	// KPIs computes KPI reports and keeps sensor roles.
+	KPIs popkit.KPIService
 	// BillingSecret verifies billing webhooks (the payment provider's
 	// signing secret); empty means the one stored in Secrets.
 	BillingSecret []byte
@@ -136,7 +139,7 @@ func (s *Server) build() {
 		"Tokens": s.Tokens, "Idempotency": s.Idempotency, "Telemetry": s.Telemetry,
 		"Listings": s.Listings, "Tiers": s.Tiers, "Members": s.Members, "Billing": s.Billing,
 		"Funnel": s.Funnel, "Secrets": s.Secrets, "ColdChain": s.ColdChain,
-		"Reconcile": s.Reconcile,
+		"Reconcile": s.Reconcile, "KPIs": s.KPIs,
 	} {
 		if svc == nil {
 			panic(fmt.Sprintf("http: Server.%s is nil", name))
