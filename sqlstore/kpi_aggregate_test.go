@@ -291,4 +291,3 @@ func rebindFixture(db *sqlstore.DB, q string) string {
 	}
 	return string(out)
 }
-
