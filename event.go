@@ -112,8 +112,9 @@ type Session struct {
 	Cancelled bool      `json:"cancelled,omitempty"`
 }
 
-// Costs are an event's fixed costs in the program currency's minor unit
-// (cents), and the energy tariff in minor units per kWh.
+// Costs are an event's fixed costs in minor units of the event's currency
+// (its city's, Event.Currency), and the energy tariff in minor units of
+// that currency per kWh.
 type Costs struct {
 	RentMinor            int64 `json:"rent_minor"`
 	StaffMinor           int64 `json:"staff_minor"`
@@ -128,6 +129,7 @@ type Event struct {
 	VenueID  string      `json:"venue_id"`
 	CityID   string      `json:"city_id"`   // derived from the venue
 	TimeZone string      `json:"time_zone"` // derived from the venue
+	Currency string      `json:"currency"`  // derived from the venue's city: ISO 4217 of every amount at the event
 	Name     string      `json:"name"`
 	Slug     string      `json:"slug"`
 	Status   EventStatus `json:"status"`

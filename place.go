@@ -10,20 +10,30 @@ import (
 // City is a city the program runs pop-ups in. Its TimeZone is the default
 // for new venues in the city.
 type City struct {
-	ID        string    `json:"id"`
-	Name      string    `json:"name"`
-	Country   string    `json:"country"` // ISO 3166-1 alpha-2, e.g. "DE"
-	TimeZone  string    `json:"time_zone"`
+	ID       string `json:"id"`
+	Name     string `json:"name"`
+	Country  string `json:"country"` // ISO 3166-1 alpha-2, e.g. "DE"
+	TimeZone string `json:"time_zone"`
+	// Currency is the ISO 4217 currency of everything sold or spent in the
+	// city: SKU prices at its events, assortment overrides, event costs,
+	// orders and payments. It cannot change once an event in the city has
+	// orders (their amounts are in it).
+	Currency  string    `json:"currency"`
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
 }
 
-// Validate checks a city before it is stored.
+// Validate checks a city before it is stored. An empty Currency is first
+// set to the currency of the city's country when CountryCurrency knows it.
 func (c *City) Validate() error {
 	var v Validation
+	if c.Currency == "" {
+		c.Currency, _ = CountryCurrency(c.Country)
+	}
 	checkName(&v, "name", c.Name)
 	v.Check(len(c.Country) == 2 && strings.ToUpper(c.Country) == c.Country && isLetters(c.Country), "country", "must be a two-letter ISO 3166-1 code in upper case")
 	checkTimeZone(&v, "time_zone", c.TimeZone)
+	v.Check(ValidCurrency(c.Currency), "currency", CurrencyMessage)
 	return v.Err()
 }
 
@@ -38,6 +48,7 @@ type CityUpdate struct {
 	Name     *string `json:"name"`
 	Country  *string `json:"country"`
 	TimeZone *string `json:"time_zone"`
+	Currency *string `json:"currency"`
 }
 
 // CityService manages cities.
@@ -50,7 +61,9 @@ type CityService interface {
 	// CreateCity validates and stores a new city, setting its id and times.
 	// Returns EINVALID.
 	CreateCity(ctx context.Context, c *City) error
-	// UpdateCity changes a city. Returns ENOTFOUND, EINVALID.
+	// UpdateCity changes a city. Returns ENOTFOUND, EINVALID, and
+	// ECONFLICT (field currency) when the currency would change while an
+	// event in the city has orders.
 	UpdateCity(ctx context.Context, id string, u CityUpdate) (*City, error)
 }
 
@@ -59,6 +72,7 @@ func (u CityUpdate) Apply(c *City) {
 	setString(&c.Name, u.Name)
 	setString(&c.Country, u.Country)
 	setString(&c.TimeZone, u.TimeZone)
+	setString(&c.Currency, u.Currency)
 }
 
 // Venue is a place pop-ups happen at. Every venue has its own IANA time zone:

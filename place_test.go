@@ -34,14 +34,19 @@ func TestCityValidate(t *testing.T) {
 		{"name of 201 runes", func(c *popkit.City) { c.Name = strings.Repeat("ü", 201) }, []string{"name"}},
 		{"name of 200 runes", func(c *popkit.City) { c.Name = strings.Repeat("ü", 200) }, nil},
 		{"name not UTF-8", func(c *popkit.City) { c.Name = "Berl\xffin" }, []string{"name"}},
-		{"lower-case country", func(c *popkit.City) { c.Country = "de" }, []string{"country"}},
-		{"three-letter country", func(c *popkit.City) { c.Country = "DEU" }, []string{"country"}},
-		{"digits in country", func(c *popkit.City) { c.Country = "D1" }, []string{"country"}},
+		{"lower-case country", func(c *popkit.City) { c.Country = "de" }, []string{"country", "currency"}},
+		{"three-letter country", func(c *popkit.City) { c.Country = "DEU" }, []string{"country", "currency"}},
+		{"digits in country", func(c *popkit.City) { c.Country = "D1" }, []string{"country", "currency"}},
 		{"unknown time zone", func(c *popkit.City) { c.TimeZone = "Europe/Atlantis" }, []string{"time_zone"}},
 		{"Local", func(c *popkit.City) { c.TimeZone = "Local" }, []string{"time_zone"}},
 		{"empty zone", func(c *popkit.City) { c.TimeZone = "" }, []string{"time_zone"}},
 		{"zone as a path", func(c *popkit.City) { c.TimeZone = "../../etc/passwd" }, []string{"time_zone"}},
-		{"everything wrong", func(c *popkit.City) { *c = popkit.City{TimeZone: "Local"} }, []string{"name", "country", "time_zone"}},
+		{"everything wrong", func(c *popkit.City) { *c = popkit.City{TimeZone: "Local"} }, []string{"name", "country", "time_zone", "currency"}},
+		{"currency from country", func(c *popkit.City) { c.Country = "GB" }, nil},
+		{"currency other than the country's", func(c *popkit.City) { c.Currency = "USD" }, nil},
+		{"no default for the country", func(c *popkit.City) { c.Country = "ZZ" }, []string{"currency"}},
+		{"lower-case currency", func(c *popkit.City) { c.Currency = "eur" }, []string{"currency"}},
+		{"unknown currency", func(c *popkit.City) { c.Currency = "EUX" }, []string{"currency"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

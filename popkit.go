@@ -83,8 +83,12 @@ func Cursor(id string) string {
 
 // Program holds settings that apply to the whole pop-up program.
 type Program struct {
-	Name       string    `json:"name"`
-	Currency   string    `json:"currency"`    // ISO 4217, e.g. "EUR"; all money fields are in its minor unit
+	Name string `json:"name"`
+	// Currency is the program's reporting currency (ISO 4217, e.g. "EUR"):
+	// the currency program-wide figures are converted into with dated
+	// exchange rates, and the currency of every SKU's list price
+	// (SKU.PriceMinor). Amounts at an event are in its city's currency.
+	Currency   string    `json:"currency"`
 	KAnonymity int       `json:"k_anonymity"` // counts below this are suppressed in exports
 	EpochDays  int       `json:"epoch_days"`  // pseudonym key lifetime
 	UpdatedAt  time.Time `json:"updated_at"`
@@ -99,7 +103,7 @@ func DefaultProgram() Program {
 func (p *Program) Validate() error {
 	var v Validation
 	v.Check(p.Name != "" && len(p.Name) <= 200, "name", "is required (at most 200 characters)")
-	v.Check(validCurrency(p.Currency), "currency", "must be a three-letter ISO 4217 code")
+	v.Check(ValidCurrency(p.Currency), "currency", CurrencyMessage)
 	v.Check(p.KAnonymity >= 1 && p.KAnonymity <= 100, "k_anonymity", "must be between 1 and 100")
 	v.Check(p.EpochDays >= 1 && p.EpochDays <= 366, "epoch_days", "must be between 1 and 366")
 	return v.Err()
@@ -111,18 +115,6 @@ type ProgramService interface {
 	FindProgram(ctx context.Context) (*Program, error)
 	// UpdateProgram replaces the program settings. Returns EINVALID.
 	UpdateProgram(ctx context.Context, p *Program) error
-}
-
-func validCurrency(s string) bool {
-	if len(s) != 3 {
-		return false
-	}
-	for _, r := range s {
-		if r < 'A' || r > 'Z' {
-			return false
-		}
-	}
-	return true
 }
 
 // Principal is the caller of a service: the token that authenticated a

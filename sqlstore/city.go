@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 
 	"github.com/popkit/popkit"
 )
@@ -43,14 +44,16 @@ func (db *DB) CreateCity(ctx context.Context, c *popkit.City) error {
 	defer tx.Rollback()
 	c.ID = popkit.NewID()
 	c.CreatedAt, c.UpdatedAt = tx.now, tx.now
-	if _, err := tx.exec(ctx, `INSERT INTO cities (`+cityCols+`) VALUES (?, ?, ?, ?, ?, ?)`,
-		c.ID, c.Name, c.Country, c.TimeZone, tx.timeArg(c.CreatedAt), tx.timeArg(c.UpdatedAt)); err != nil {
+	if _, err := tx.exec(ctx, `INSERT INTO cities (`+cityCols+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		c.ID, c.Name, c.Country, c.TimeZone, c.Currency, tx.timeArg(c.CreatedAt), tx.timeArg(c.UpdatedAt)); err != nil {
 		return wrap("insert city", err)
 	}
 	return tx.commit()
 }
 
-// UpdateCity changes a city. Returns ENOTFOUND, EINVALID.
+// UpdateCity changes a city. Returns ENOTFOUND, EINVALID, and ECONFLICT
+// (field currency) when the currency would change while an event in the
+// city has orders.
 func (db *DB) UpdateCity(ctx context.Context, id string, u popkit.CityUpdate) (*popkit.City, error) {
 	tx, err := db.begin(ctx, true)
 	if err != nil {
@@ -61,13 +64,24 @@ func (db *DB) UpdateCity(ctx context.Context, id string, u popkit.CityUpdate) (*
 	if err != nil {
 		return nil, err
 	}
+	was := c.Currency
 	u.Apply(c)
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
+	if c.Currency != was {
+		var n int
+		if err := tx.queryRow(ctx, `SELECT COUNT(*) FROM orders o JOIN events e ON e.id = o.event_id WHERE e.city_id = ?`, c.ID).Scan(&n); err != nil {
+			return nil, wrap("count city orders", err)
+		}
+		if n > 0 {
+			return nil, &popkit.Error{Code: popkit.ECONFLICT, Message: "the city's events have orders in " + was,
+				Fields: []popkit.FieldError{{Field: "currency", Message: fmt.Sprintf("cannot change: %d orders are in %s", n, was)}}}
+		}
+	}
 	c.UpdatedAt = tx.now
-	if _, err := tx.exec(ctx, `UPDATE cities SET name = ?, country = ?, time_zone = ?, updated_at = ? WHERE id = ?`,
-		c.Name, c.Country, c.TimeZone, tx.timeArg(c.UpdatedAt), c.ID); err != nil {
+	if _, err := tx.exec(ctx, `UPDATE cities SET name = ?, country = ?, time_zone = ?, currency = ?, updated_at = ? WHERE id = ?`,
+		c.Name, c.Country, c.TimeZone, c.Currency, tx.timeArg(c.UpdatedAt), c.ID); err != nil {
 		return nil, wrap("update city", err)
 	}
 	if err := tx.commit(); err != nil {
@@ -76,11 +90,11 @@ func (db *DB) UpdateCity(ctx context.Context, id string, u popkit.CityUpdate) (*
 	return c, nil
 }
 
-const cityCols = `id, name, country, time_zone, created_at, updated_at`
+const cityCols = `id, name, country, time_zone, currency, created_at, updated_at`
 
 func scanCity(s scanner) (*popkit.City, error) {
 	var c popkit.City
-	if err := s.Scan(&c.ID, &c.Name, &c.Country, &c.TimeZone, scanTime(&c.CreatedAt), scanTime(&c.UpdatedAt)); err != nil {
+	if err := s.Scan(&c.ID, &c.Name, &c.Country, &c.TimeZone, &c.Currency, scanTime(&c.CreatedAt), scanTime(&c.UpdatedAt)); err != nil {
 		return nil, err
 	}
 	return &c, nil

@@ -110,6 +110,9 @@ func (db *DB) CreateEvent(ctx context.Context, e *popkit.Event) error {
 
 	e.ID = popkit.NewID()
 	e.CityID, e.TimeZone = venue.CityID, venue.TimeZone
+	if e.Currency, err = cityCurrency(ctx, tx, e.CityID); err != nil {
+		return err
+	}
 	e.PreviousStartsAt = nil // a new event has not moved
 	e.CreatedAt, e.UpdatedAt = tx.now, tx.now
 	if _, err := tx.exec(ctx, `INSERT INTO events (`+eventCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -179,6 +182,9 @@ func (db *DB) UpdateEvent(ctx context.Context, id string, u popkit.EventUpdate) 
 	}
 
 	e.CityID, e.TimeZone, e.UpdatedAt = venue.CityID, venue.TimeZone, tx.now
+	if e.Currency, err = cityCurrency(ctx, tx, e.CityID); err != nil {
+		return nil, err
+	}
 	if err := updateEventRow(ctx, tx, e); err != nil {
 		return nil, err
 	}
@@ -214,7 +220,7 @@ func scanEvent(s scanner) (*popkit.Event, error) {
 	var status string
 	if err := s.Scan(&e.ID, &e.VenueID, &e.CityID, &e.TimeZone, &e.Name, &e.Slug, &status,
 		&e.Costs.RentMinor, &e.Costs.StaffMinor, &e.Costs.TransportMinor, &e.Costs.EnergyTariffMinorKWh,
-		scanTime(&e.StartsAt), scanTime(&e.EndsAt), scanNullTime(&e.PreviousStartsAt), scanTime(&e.CreatedAt), scanTime(&e.UpdatedAt)); err != nil {
+		scanTime(&e.StartsAt), scanTime(&e.EndsAt), scanNullTime(&e.PreviousStartsAt), scanTime(&e.CreatedAt), scanTime(&e.UpdatedAt), &e.Currency); err != nil {
 		return nil, err
 	}
 	e.Status = popkit.EventStatus(status)
@@ -224,7 +230,7 @@ func scanEvent(s scanner) (*popkit.Event, error) {
 // findEvents returns up to limit event rows matching w, without sessions
 // and brands. Conditions in w refer to the events table as e.
 func findEvents(ctx context.Context, tx *txn, w *where, limit int) ([]*popkit.Event, error) {
-	q := `SELECT ` + eventColsE + ` FROM events e` + w.String() + ` ORDER BY e.id LIMIT ?`
+	q := `SELECT ` + eventColsE + `, (SELECT currency FROM cities c WHERE c.id = e.city_id) FROM events e` + w.String() + ` ORDER BY e.id LIMIT ?`
 	rows, err := tx.query(ctx, q, append(slices.Clip(w.args), limit)...)
 	if err != nil {
 		return nil, wrap("find events", err)
@@ -253,6 +259,16 @@ func findEventByID(ctx context.Context, tx *txn, id string) (*popkit.Event, erro
 		return nil, err
 	}
 	return events[0], nil
+}
+
+// cityCurrency returns the currency of a city, the currency of every
+// amount at its events.
+func cityCurrency(ctx context.Context, tx *txn, cityID string) (string, error) {
+	var c string
+	if err := tx.queryRow(ctx, `SELECT currency FROM cities WHERE id = ?`, cityID).Scan(&c); err != nil {
+		return "", wrap("find city currency", err)
+	}
+	return c, nil
 }
 
 // eventExists returns ENOTFOUND unless the event exists.

@@ -205,8 +205,8 @@ func priceLines(ctx context.Context, tx *txn, o *popkit.Order) error {
 		ids[i] = l.SKUID
 	}
 	in, args := tx.db.inList("a.sku_id", ids)
-	rows, err := tx.query(ctx, `SELECT a.sku_id, COALESCE(a.price_minor, s.price_minor), s.unit_cost_minor
-		FROM assortment_items a JOIN skus s ON s.id = a.sku_id WHERE a.event_id = ? AND `+in, append([]any{o.EventID}, args...)...)
+	rows, err := tx.query(ctx, `SELECT a.sku_id, `+eventPriceCols+`
+		FROM `+eventPriceFrom+` WHERE a.event_id = ? AND `+in, append([]any{o.EventID}, args...)...)
 	if err != nil {
 		return wrap("find order prices", err)
 	}
@@ -215,7 +215,7 @@ func priceLines(ctx context.Context, tx *txn, o *popkit.Order) error {
 	for rows.Next() {
 		var id string
 		var p linePrice
-		if err := rows.Scan(&id, &p.price, &p.cost); err != nil {
+		if err := rows.Scan(&id, &p.price, &p.cost, &p.currency); err != nil {
 			return wrap("find order prices", err)
 		}
 		prices[id] = p
@@ -226,20 +226,39 @@ func priceLines(ctx context.Context, tx *txn, o *popkit.Order) error {
 	return applyPrices(o, prices)
 }
 
-// linePrice is the price and unit cost of a SKU at an event and, where the
-// caller locked its row, the stock available.
-type linePrice struct{ price, cost, available int64 }
+// eventPriceCols and eventPriceFrom select a SKU's price and unit cost at
+// an event (alias a for its assortment item) in the event's currency: the
+// item's override, else the SKU's price in the currency of the event's
+// city; -1 where the SKU has no price in that currency; and the currency.
+const (
+	eventPriceCols = `COALESCE(a.price_minor, sp.price_minor, -1), COALESCE(sp.unit_cost_minor, -1), c.currency`
+	eventPriceFrom = `assortment_items a JOIN events e ON e.id = a.event_id JOIN cities c ON c.id = e.city_id
+		LEFT JOIN sku_prices sp ON sp.sku_id = a.sku_id AND sp.currency = c.currency`
+)
+
+// linePrice is the price and unit cost of a SKU at an event, in the
+// event's currency (-1 when the SKU has none in it), and, where the caller
+// locked its row, the stock available.
+type linePrice struct {
+	price, cost, available int64
+	currency               string
+}
 
 // applyPrices checks the lines of o against the event's prices and sets
-// each line's unit cost and the order's totals.
+// each line's unit cost and the order's totals. A SKU without a price in
+// the event's currency is EUNPROCESSABLE naming the line.
 func applyPrices(o *popkit.Order, prices map[string]linePrice) error {
-	var v popkit.Validation
+	var v, unpriced popkit.Validation
 	o.TotalMinor, o.CostMinor = 0, 0
 	for i := range o.Lines {
 		l := &o.Lines[i]
 		p, ok := prices[l.SKUID]
 		if !ok {
 			v.Add(fmt.Sprintf("lines[%d].sku_id", i), "is not in the event's assortment")
+			continue
+		}
+		if p.price < 0 || p.cost < 0 {
+			unpriced.Add(fmt.Sprintf("lines[%d].sku_id", i), "has no price in %s, the event's currency", p.currency)
 			continue
 		}
 		if l.UnitPriceMinor != p.price {
@@ -250,7 +269,15 @@ func applyPrices(o *popkit.Order, prices map[string]linePrice) error {
 		o.TotalMinor += int64(l.Quantity) * l.UnitPriceMinor
 		o.CostMinor += int64(l.Quantity) * l.UnitCostMinor
 	}
-	return v.Err()
+	if err := v.Err(); err != nil {
+		return err
+	}
+	if err := unpriced.Err(); err != nil {
+		e := err.(*popkit.Error)
+		e.Code = popkit.EUNPROCESSABLE
+		return e
+	}
+	return nil
 }
 
 // reserve takes the stock of every line of o, in SKU id order, with one

@@ -180,8 +180,8 @@ func pipelineOrders(ctx context.Context, pc *pgx.Conn, now time.Time, reqs []*or
 			ORDER BY v.n
 			ON CONFLICT (token_id, key) DO NOTHING RETURNING token_id, key`, now, tok, key, method, path, hash)
 	}
-	b.Queue(`SELECT a.event_id, a.sku_id, COALESCE(a.price_minor, s.price_minor), s.unit_cost_minor, a.stock - a.reserved
-		FROM assortment_items a JOIN skus s ON s.id = a.sku_id
+	b.Queue(`SELECT a.event_id, a.sku_id, `+eventPriceCols+`, a.stock - a.reserved
+		FROM `+eventPriceFrom+`
 		WHERE (a.event_id, a.sku_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))
 		ORDER BY a.event_id COLLATE "C", a.sku_id COLLATE "C" FOR NO KEY UPDATE OF a`, evs, skus)
 	br := pc.SendBatch(ctx, b)
@@ -389,7 +389,7 @@ func readOrdersBatch1(br pgx.BatchResults, withKeys bool) (map[idemKey]bool, map
 	for rows.Next() {
 		var k stockKey
 		var p linePrice
-		if err := rows.Scan(&k.event, &k.sku, &p.price, &p.cost, &p.available); err != nil {
+		if err := rows.Scan(&k.event, &k.sku, &p.price, &p.cost, &p.currency, &p.available); err != nil {
 			return nil, nil, err
 		}
 		prices[k] = p

@@ -20,7 +20,11 @@ func (db *DB) FindProgram(ctx context.Context) (*popkit.Program, error) {
 	return findProgram(ctx, tx)
 }
 
-// UpdateProgram replaces the program settings. Returns EINVALID.
+// UpdateProgram replaces the program settings. Returns EINVALID. When the
+// currency changes, every SKU's list price becomes its price in the new
+// currency: the stored one where the SKU has a price in it, else the old
+// list price figures are kept and stored as the new currency's price (as
+// they were read before prices per currency existed).
 func (db *DB) UpdateProgram(ctx context.Context, p *popkit.Program) error {
 	if err := p.Validate(); err != nil {
 		return err
@@ -30,6 +34,15 @@ func (db *DB) UpdateProgram(ctx context.Context, p *popkit.Program) error {
 		return err
 	}
 	defer tx.Rollback()
+	old, err := findProgram(ctx, tx)
+	if err != nil {
+		return err
+	}
+	if old.Currency != p.Currency {
+		if err := moveListPrices(ctx, tx, p.Currency); err != nil {
+			return err
+		}
+	}
 	if _, err := tx.exec(ctx, `UPDATE program SET name = ?, currency = ?, k_anonymity = ?, epoch_days = ?, updated_at = ? WHERE id = 1`,
 		p.Name, p.Currency, p.KAnonymity, p.EpochDays, tx.timeArg(tx.now)); err != nil {
 		return wrap("update program", err)

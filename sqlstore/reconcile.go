@@ -35,8 +35,10 @@ type saleItem struct {
 // at an event, in SKU id order. SKUs not in the assortment are absent.
 func lockItems(ctx context.Context, tx *txn, eventID string, skuIDs []string) (map[string]*saleItem, error) {
 	in, args := tx.db.inList("a.sku_id", skuIDs)
-	q := `SELECT a.sku_id, a.brand_id, s.unit_cost_minor, a.stock, a.reserved
-		FROM assortment_items a JOIN skus s ON s.id = a.sku_id WHERE a.event_id = ? AND ` + in + ` ORDER BY a.sku_id`
+	// The unit cost is the SKU's in the event's currency; a till sale of a
+	// SKU without a price in it (which the till cannot show) costs 0.
+	q := `SELECT a.sku_id, a.brand_id, COALESCE(sp.unit_cost_minor, 0), a.stock, a.reserved
+		FROM ` + eventPriceFrom + ` WHERE a.event_id = ? AND ` + in + ` ORDER BY a.sku_id`
 	if tx.db.dialect == DialectPostgres {
 		q += ` FOR UPDATE OF a`
 	}

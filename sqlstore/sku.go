@@ -56,6 +56,9 @@ func (db *DB) CreateSKU(ctx context.Context, s *popkit.SKU) error {
 		}
 		return wrap("insert sku", err)
 	}
+	if err := setListPrice(ctx, tx, s); err != nil {
+		return err
+	}
 	return tx.commit()
 }
 
@@ -82,6 +85,9 @@ func (db *DB) UpdateSKU(ctx context.Context, id string, u popkit.SKUUpdate) (*po
 			return nil, conflict("code", "code already taken by another SKU of this brand")
 		}
 		return nil, wrap("update sku", err)
+	}
+	if err := setListPrice(ctx, tx, s); err != nil {
+		return nil, err
 	}
 	if err := tx.commit(); err != nil {
 		return nil, err
