@@ -277,6 +277,10 @@ type KPIValue struct {
 	Inputs   map[string]float64 `json:"inputs,omitempty"`
 	Flags    []string           `json:"flags,omitempty"`
 	Baseline string             `json:"baseline,omitempty"` // listing uplift: which baseline was used
+	// LocalValue is a money KPI in the group's own currency (the city's),
+	// when all its events share one; Value is in the reporting currency.
+	LocalValue    *float64 `json:"local_value,omitempty"`
+	LocalCurrency string   `json:"local_currency,omitempty"`
 	// Set by a comparison: the other period's value and the differences.
 	CompareValue  *float64 `json:"compare_value,omitempty"`
 	Delta         *float64 `json:"delta,omitempty"`

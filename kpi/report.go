@@ -107,17 +107,37 @@ type Input struct {
 	SameDay  []SameDayOrder
 	Members  []MemberVisit
 	Uplift   map[string]*UpliftInput // by event id
+	// Rates converts event currencies into Currency; nil converts nothing
+	// (every amount then lacks a rate unless already in Currency).
+	Rates *RateBook
 }
+
+// Money amounts a group keeps per (currency, venue-local day), so that
+// each is converted at its day's rate.
+const (
+	mRevenue = iota
+	mRefunds
+	mCOGS
+	mPOSRevenue
+	mPOSCOGS
+	mFulfil
+	mRent
+	mStaff
+	mTrans
+	mEnergy
+	nMoney
+)
+
+type moneyKey struct{ currency, day string }
+
+type moneyVec [nMoney]float64
 
 type acc struct {
 	row      popkit.KPIRow
 	h        Hour
 	events   map[string]bool
 	open     float64
-	rent     float64
-	staff    float64
-	trans    float64
-	energy   float64
+	money    map[moneyKey]*moneyVec
 	hide     bool
 	sdAcc    int64
 	sdOnTime int64
@@ -160,9 +180,18 @@ func Build(in *Input) ([]popkit.KPIRow, popkit.KPIRow) {
 		if h.Hour < 0 {
 			at = in.Filter.From
 		}
+		day := DayKey(at, e.Loc)
 		for _, a := range b.accs(e, at) {
 			a.h.add(h)
-			a.energy += h.KWh * float64(e.Costs.EnergyTariffMinorKWh)
+			a.addMoney(e.Currency, day, func(v *moneyVec) {
+				v[mRevenue] += float64(h.Revenue)
+				v[mRefunds] += float64(h.Refunds)
+				v[mCOGS] += float64(h.COGS)
+				v[mPOSRevenue] += float64(h.POSRevenue)
+				v[mPOSCOGS] += float64(h.POSCOGS)
+				v[mFulfil] += float64(h.FulfilmentCost)
+				v[mEnergy] += h.KWh * float64(e.Costs.EnergyTariffMinorKWh)
+			})
 			a.events[e.ID] = true
 		}
 	}
@@ -227,7 +256,18 @@ func Build(in *Input) ([]popkit.KPIRow, popkit.KPIRow) {
 }
 
 func newAcc(row popkit.KPIRow) *acc {
-	return &acc{row: row, events: map[string]bool{}, members: map[string]bool{}}
+	return &acc{row: row, events: map[string]bool{}, members: map[string]bool{}, money: map[moneyKey]*moneyVec{}}
+}
+
+// addMoney adds amounts in currency on a venue-local day.
+func (a *acc) addMoney(currency, day string, set func(v *moneyVec)) {
+	k := moneyKey{currency, day}
+	v := a.money[k]
+	if v == nil {
+		v = &moneyVec{}
+		a.money[k] = v
+	}
+	set(v)
 }
 
 // accs returns the group of e at instant t and the total.
@@ -304,11 +344,14 @@ func (b *builder) addOpenHours(e *Event) {
 				continue
 			}
 			share := hours / total
+			day := DayKey(a0, e.Loc)
 			for _, a := range b.accs(e, a0) {
 				a.open += hours
-				a.rent += share * float64(e.Costs.RentMinor)
-				a.staff += share * float64(e.Costs.StaffMinor)
-				a.trans += share * float64(e.Costs.TransportMinor)
+				a.addMoney(e.Currency, day, func(v *moneyVec) {
+					v[mRent] += share * float64(e.Costs.RentMinor)
+					v[mStaff] += share * float64(e.Costs.StaffMinor)
+					v[mTrans] += share * float64(e.Costs.TransportMinor)
+				})
 				a.events[e.ID] = true
 			}
 		}
@@ -366,7 +409,6 @@ func (b *builder) finish(a *acc) popkit.KPIRow {
 	} else {
 		undefined("conversion_rate", convIn)
 	}
-	ratio("average_basket", float64(h.POSRevenue), float64(h.Transactions), map[string]float64{"pos_revenue": float64(h.POSRevenue), "transactions": float64(h.Transactions)})
 	sdIn := map[string]float64{"accepted": float64(a.sdAcc), "on_time": float64(a.sdOnTime), "cancelled": float64(a.sdCanc), "rerouted": float64(a.sdRerout)}
 	ratio("same_day_rate", float64(a.sdOnTime), float64(a.sdAcc), sdIn)
 	set("same_day_cancelled", float64(a.sdCanc), nil)
@@ -383,46 +425,42 @@ func (b *builder) finish(a *acc) popkit.KPIRow {
 	set("energy_kwh", h.KWh, nil)
 	ratio("energy_kwh_per_open_hour", h.KWh, a.open, map[string]float64{"energy_kwh": h.KWh, "open_hours": a.open})
 	ratio("energy_kwh_per_visitor", h.KWh, visitors, map[string]float64{"energy_kwh": h.KWh, "visitors": visitors})
-	rep := set("repeat_visitors_edge", float64(h.Repeat), map[string]float64{"suppressed_minutes": float64(h.SuppressedMin)})
+	repeat := set("repeat_visitors_edge", float64(h.Repeat), map[string]float64{"suppressed_minutes": float64(h.SuppressedMin)})
 	if h.SuppressedMin > 0 {
-		rep.Flag(popkit.FlagSuppressed)
+		repeat.Flag(popkit.FlagSuppressed)
 		vis.Flag(popkit.FlagSuppressed)
 	}
 	set("repeat_members", float64(len(a.members)), nil)
 
-	net := h.Revenue - h.Refunds
-	margin := net - h.COGS
-	set("revenue", float64(h.Revenue), nil)
-	set("refunds", float64(h.Refunds), nil)
-	set("net_revenue", float64(net), map[string]float64{"revenue": float64(h.Revenue), "refunds": float64(h.Refunds)})
-	set("cogs", float64(h.COGS), nil)
-	set("gross_margin", float64(margin), map[string]float64{"net_revenue": float64(net), "cogs": float64(h.COGS)})
-	if !a.hide {
-		rent, staff, trans := RoundHalfAway(a.rent), RoundHalfAway(a.staff), RoundHalfAway(a.trans)
-		energy := RoundHalfAway(a.energy)
-		set("rent", float64(rent), nil)
-		set("staff", float64(staff), nil)
-		set("transport", float64(trans), nil)
-		set("energy_cost", float64(energy), map[string]float64{"energy_kwh": h.KWh})
-		set("fulfilment_cost", float64(h.FulfilmentCost), nil)
-		costs := rent + staff + trans + energy + h.FulfilmentCost
-		contrib := margin - costs
-		set("contribution", float64(contrib), map[string]float64{"gross_margin": float64(margin), "costs": float64(costs)})
-		ratio("contribution_per_visitor", float64(contrib), visitors, map[string]float64{"contribution": float64(contrib), "visitors": visitors})
-		ratio("contribution_per_open_hour", float64(contrib), a.open, map[string]float64{"contribution": float64(contrib), "open_hours": a.open})
-		beIn := map[string]float64{"costs": float64(costs), "transactions": float64(h.Transactions), "visitors": visitors,
-			"pos_revenue": float64(h.POSRevenue), "pos_cogs": float64(h.POSCOGS)}
-		if h.Transactions > 0 && h.Visitors > 0 {
-			perTxn := float64(h.POSRevenue-h.POSCOGS) / float64(h.Transactions)
-			conv := float64(h.Transactions) / visitors
-			ratio("break_even_visitors", float64(costs), conv*perTxn, beIn)
-		} else {
-			undefined("break_even_visitors", beIn)
+	local, localCur := a.localMoney()
+	rep, missing := b.reportingMoney(a)
+	for name, x := range moneyKPIs(local, h, a.open) {
+		v := vals[name]
+		if x != nil && localCur != "" {
+			v.LocalValue, v.LocalCurrency = x, localCur
 		}
-	} else {
+	}
+	for name, x := range moneyKPIs(rep, h, a.open) {
+		v := vals[name]
+		if missing {
+			v.Flag(popkit.FlagMissingRate)
+			continue
+		}
+		if x == nil {
+			v.Flag(popkit.FlagInsufficientData)
+			continue
+		}
+		v.Value = x
+	}
+	vals["net_revenue"].Inputs = map[string]float64{"revenue": rep[mRevenue], "refunds": rep[mRefunds]}
+	vals["energy_cost"].Inputs = map[string]float64{"energy_kwh": h.KWh}
+	vals["break_even_visitors"].Inputs = map[string]float64{"transactions": float64(h.Transactions), "visitors": visitors}
+	if a.hide {
 		for _, n := range []string{"rent", "staff", "transport", "energy_cost", "fulfilment_cost", "contribution",
 			"contribution_per_visitor", "contribution_per_open_hour", "break_even_visitors"} {
-			undefined(n, nil)
+			v := vals[n]
+			v.Value, v.LocalValue, v.LocalCurrency, v.Inputs = nil, nil, "", nil
+			v.Flag(popkit.FlagInsufficientData)
 		}
 	}
 	up := vals["listing_uplift_pct"]
@@ -443,4 +481,91 @@ func (b *builder) finish(a *acc) popkit.KPIRow {
 		row.Values[i] = *vals[row.Values[i].Name]
 	}
 	return row
+}
+
+// localMoney returns a group's amounts in its one currency, rounded to
+// minor units, or "" when the group mixes currencies.
+func (a *acc) localMoney() (moneyVec, string) {
+	var out moneyVec
+	cur := ""
+	for k, v := range a.money {
+		if cur != "" && cur != k.currency {
+			return moneyVec{}, ""
+		}
+		cur = k.currency
+		for i := range v {
+			out[i] += v[i]
+		}
+	}
+	for i := range out {
+		out[i] = float64(RoundHalfAway(out[i]))
+	}
+	return out, cur
+}
+
+// reportingMoney converts a group's amounts into the reporting currency:
+// each (currency, day) sum is rounded to a minor unit and converted at the
+// day's rate (popkit.ConvertMinor: exact, ties to even). missing is set
+// when some day has no rate.
+func (b *builder) reportingMoney(a *acc) (moneyVec, bool) {
+	var out moneyVec
+	missing := false
+	for k, v := range a.money {
+		var rate *popkit.FXRate
+		if k.currency == b.in.Currency {
+			rate = &popkit.FXRate{Day: k.day, Base: k.currency, Quote: k.currency, Rate: "1"}
+		} else if b.in.Rates != nil {
+			rate = b.in.Rates.Rate(k.day, k.currency, b.in.Currency)
+		}
+		if rate == nil {
+			missing = true
+			continue
+		}
+		for i := range v {
+			amt := RoundHalfAway(v[i])
+			if amt == 0 {
+				continue
+			}
+			c, err := popkit.ConvertMinor(amt, k.currency, b.in.Currency, rate)
+			if err != nil {
+				missing = true
+				continue
+			}
+			out[i] += float64(c)
+		}
+	}
+	return out, missing
+}
+
+// moneyKPIs computes the money KPIs (and break-even visitors) of amounts
+// m in one currency; nil where undefined.
+func moneyKPIs(m moneyVec, h *Hour, open float64) map[string]*float64 {
+	f := func(x float64) *float64 { return &x }
+	div := func(a, b float64) *float64 {
+		if b <= 0 {
+			return nil
+		}
+		return f(a / b)
+	}
+	net := m[mRevenue] - m[mRefunds]
+	margin := net - m[mCOGS]
+	costs := m[mRent] + m[mStaff] + m[mTrans] + m[mEnergy] + m[mFulfil]
+	contrib := margin - costs
+	out := map[string]*float64{
+		"average_basket": div(m[mPOSRevenue], float64(h.Transactions)),
+		"revenue":        f(m[mRevenue]), "refunds": f(m[mRefunds]), "net_revenue": f(net),
+		"cogs": f(m[mCOGS]), "gross_margin": f(margin),
+		"rent": f(m[mRent]), "staff": f(m[mStaff]), "transport": f(m[mTrans]),
+		"energy_cost": f(m[mEnergy]), "fulfilment_cost": f(m[mFulfil]),
+		"contribution":               f(contrib),
+		"contribution_per_visitor":   div(contrib, float64(h.Visitors)),
+		"contribution_per_open_hour": div(contrib, open),
+		"break_even_visitors":        nil,
+	}
+	if h.Transactions > 0 && h.Visitors > 0 {
+		perTxn := (m[mPOSRevenue] - m[mPOSCOGS]) / float64(h.Transactions)
+		conv := float64(h.Transactions) / float64(h.Visitors)
+		out["break_even_visitors"] = div(costs, conv*perTxn)
+	}
+	return out
 }

@@ -39,11 +39,15 @@ func (db *DB) FindKPIs(ctx context.Context, f popkit.KPIFilter) (*popkit.KPIRepo
 		return nil, err
 	}
 	in := &kpi.Input{Filter: f, Currency: prog.Currency, Events: events}
+	if in.Rates, err = kpiRates(ctx, tx, f.To); err != nil {
+		return nil, err
+	}
 	ids := make([]string, len(events))
 	for i, e := range events {
 		ids[i] = e.ID
 	}
-	byEvent := f.Group == popkit.GroupEvent || f.Group == popkit.GroupCity
+	// Always per hour: amounts are converted at the rate of their venue-local day.
+	byEvent := false
 	if in.Hours, err = kpiTelemetryHours(ctx, tx, ids, f, byEvent); err != nil {
 		return nil, err
 	}
@@ -124,8 +128,8 @@ func kpiEvents(ctx context.Context, tx *txn, f *popkit.KPIFilter, currency strin
 			}
 			zones[e.TimeZone] = loc
 		}
-		ke := &kpi.Event{ID: e.ID, Name: e.Name, CityID: e.CityID, CityName: cities[e.CityID], Currency: currency,
-			Loc: loc, Costs: e.Costs, HideCosts: f.BrandID != ""}
+		ke := &kpi.Event{ID: e.ID, Name: e.Name, CityID: e.CityID, CityName: cities[e.CityID],
+			Currency: e.Currency, Loc: loc, Costs: e.Costs, HideCosts: f.BrandID != ""}
 		for _, s := range e.Sessions {
 			if !s.Cancelled {
 				ke.Sessions = append(ke.Sessions, kpi.Span{Start: s.StartUTC, End: s.EndUTC})
@@ -438,4 +442,22 @@ func collectWrap[T any](rows *sql.Rows, what string, scan func(scanner) (T, erro
 		return nil, wrap(what, err)
 	}
 	return items, nil
+}
+
+// kpiRates loads every stored exchange rate up to the day after to (a
+// venue-local day may run past the UTC one) into a rate book.
+func kpiRates(ctx context.Context, tx *txn, to time.Time) (*kpi.RateBook, error) {
+	rows, err := tx.query(ctx, `SELECT day, base, quote, rate FROM fx_rates WHERE day <= ?`, to.AddDate(0, 0, 1).UTC().Format(time.DateOnly))
+	if err != nil {
+		return nil, wrap("find fx rates", err)
+	}
+	rates, err := collectWrap(rows, "find fx rates", func(s scanner) (*popkit.FXRate, error) {
+		var r popkit.FXRate
+		err := s.Scan(&r.Day, &r.Base, &r.Quote, &r.Rate)
+		return &r, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return kpi.NewRateBook(rates), nil
 }
