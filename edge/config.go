@@ -169,7 +169,7 @@ var ConfigKeys = []ConfigKey{
 	{"mqtt.client_id", "POPKIT_EDGE_MQTT_CLIENT_ID", "mqtt-client-id", "MQTT client id of the persistent session", str(func(c *Config) *string { return &c.MQTT.ClientID })},
 	{"otlp.url", "POPKIT_EDGE_OTLP_URL", "otlp-url", "OTLP/HTTP JSON metrics endpoint for rollups", str(func(c *Config) *string { return &c.OTLP.URL })},
 	{"pos.till", "POPKIT_EDGE_POS_TILL", "pos-till", "label of the POS till on receipts and sales", str(func(c *Config) *string { return &c.POS.Till })},
-	{"pos.currency", "POPKIT_EDGE_POS_CURRENCY", "pos-currency", "ISO 4217 currency the POS page shows prices in", str(func(c *Config) *string { return &c.POS.Currency })},
+	{"pos.currency", "POPKIT_EDGE_POS_CURRENCY", "pos-currency", "ISO 4217 currency the POS page shows until its first assortment fetch; then the event's, as the server says", str(func(c *Config) *string { return &c.POS.Currency })},
 	{"pos.refresh", "POPKIT_EDGE_POS_REFRESH", "pos-refresh", "how often the POS refetches the assortment while online", dur(func(c *Config) *time.Duration { return &c.POS.Refresh })},
 	{"pos.card_offline_max_tx", "POPKIT_EDGE_POS_CARD_OFFLINE_MAX_TX", "pos-card-offline-max-tx", "largest offline card payment in minor units (0: offline cards refused)", i64(func(c *Config) *int64 { return &c.POS.CardOfflineMaxTx })},
 	{"pos.card_offline_max_total", "POPKIT_EDGE_POS_CARD_OFFLINE_MAX_TOTAL", "pos-card-offline-max-total", "largest total of unsynced offline card payments on this device in minor units", i64(func(c *Config) *int64 { return &c.POS.CardOfflineMaxTotal })},

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/popkit/popkit"
@@ -32,7 +33,7 @@ import (
 // POSConfig configures the offline POS.
 type POSConfig struct {
 	Till     string        `yaml:"till"`     // label of the till on receipts and synced sales
-	Currency string        `yaml:"currency"` // ISO 4217 code the page shows prices in
+	Currency string        `yaml:"currency"` // ISO 4217 code shown before the first fetch; then the event's
 	Refresh  time.Duration `yaml:"refresh"`  // assortment refetch interval while online
 	// CardOfflineMaxTx caps one offline card payment (minor units); 0
 	// refuses offline card payments.
@@ -172,13 +173,25 @@ type pos struct {
 	client  *http.Client
 	online  posOnline
 	metrics *posMetrics
+	// cur is the currency of the cached prices: the event's, as the server
+	// last said, else pos.currency from the configuration until the first
+	// successful fetch.
+	cur atomic.Pointer[string]
 }
+
+// currency returns the ISO 4217 code the till's prices and sales are in.
+func (p *pos) currency() string { return *p.cur.Load() }
 
 func openPOS(ctx context.Context, a *Agent) (*pos, error) {
 	if _, err := a.Outbox.db.ExecContext(ctx, posSchema); err != nil {
 		return nil, fmt.Errorf("create pos schema: %w", err)
 	}
 	p := &pos{agent: a, ob: a.Outbox, cfg: a.Config.POS, client: &http.Client{Timeout: 30 * time.Second}}
+	cur := p.cfg.Currency
+	if err := a.Outbox.db.QueryRowContext(ctx, "SELECT v FROM pos_meta WHERE k = 'currency'").Scan(&cur); err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("read pos currency: %w", err)
+	}
+	p.cur.Store(&cur)
 	p.metrics = newPOSMetrics(p)
 	if err := a.metrics.reg.Register(p.metrics); err != nil {
 		return nil, fmt.Errorf("register pos metrics: %w", err)
@@ -297,7 +310,7 @@ func (p *pos) sell(ctx context.Context, req SaleRequest) (*Receipt, error) {
 		for i := range items {
 			byID[items[i].SKUID] = &items[i]
 		}
-		r := &Receipt{ID: req.ID, Till: req.Till, Currency: p.cfg.Currency, Payment: req.Payment, OccurredAt: now, Sync: SyncPending, UplinkSeq: seq}
+		r := &Receipt{ID: req.ID, Till: req.Till, Currency: p.currency(), Payment: req.Payment, OccurredAt: now, Sync: SyncPending, UplinkSeq: seq}
 		var v popkit.Validation
 		for i, l := range req.Lines {
 			it := byID[l.SKUID]
@@ -320,18 +333,18 @@ func (p *pos) sell(ctx context.Context, req SaleRequest) (*Receipt, error) {
 			return err
 		}
 		if req.Payment.AmountMinor != r.TotalMinor {
-			return popkit.InvalidField("payment.amount_minor", "is %s but the total is %s", money(req.Payment.AmountMinor, p.cfg.Currency), money(r.TotalMinor, p.cfg.Currency))
+			return popkit.InvalidField("payment.amount_minor", "is %s but the total is %s", money(req.Payment.AmountMinor, p.currency()), money(r.TotalMinor, p.currency()))
 		}
 		if req.Payment.Method == popkit.PaymentCardOffline {
 			if r.TotalMinor > p.cfg.CardOfflineMaxTx {
-				return &capError{Cap: "card_offline_max_tx", Limit: p.cfg.CardOfflineMaxTx, Requested: r.TotalMinor, Currency: p.cfg.Currency}
+				return &capError{Cap: "card_offline_max_tx", Limit: p.cfg.CardOfflineMaxTx, Requested: r.TotalMinor, Currency: p.currency()}
 			}
 			_, _, card, err := p.unsynced(ctx, tx)
 			if err != nil {
 				return err
 			}
 			if card+r.TotalMinor > p.cfg.CardOfflineMaxTotal {
-				return &capError{Cap: "card_offline_max_total", Limit: p.cfg.CardOfflineMaxTotal, Unsynced: card, Requested: r.TotalMinor, Currency: p.cfg.Currency}
+				return &capError{Cap: "card_offline_max_total", Limit: p.cfg.CardOfflineMaxTotal, Unsynced: card, Requested: r.TotalMinor, Currency: p.currency()}
 			}
 		}
 		if len(r.Oversold) > 0 && !req.AllowOversell {
@@ -451,13 +464,19 @@ type fetchedItem struct {
 	Available  int64
 }
 
-// replace stores a fetched assortment as the cache. acked is the outbox
+// replace stores a fetched assortment as the cache, with the currency of
+// its prices when the server said it (currency not empty). acked is the outbox
 // acknowledgement observed before the fetch started: sales up to it are
 // in the server's figures. Receipts of sales that are both acknowledged
 // and covered by a fetch are kept for a day, then deleted.
-func (p *pos) replace(ctx context.Context, items []fetchedItem, acked int64) error {
+func (p *pos) replace(ctx context.Context, items []fetchedItem, currency string, acked int64) error {
 	now := p.agent.Now()
-	return p.ob.write(ctx, func(tx *sql.Tx) error {
+	err := p.ob.write(ctx, func(tx *sql.Tx) error {
+		if currency != "" {
+			if _, err := tx.Exec("INSERT INTO pos_meta (k, v) VALUES ('currency', ?) ON CONFLICT (k) DO UPDATE SET v = excluded.v", currency); err != nil {
+				return fmt.Errorf("write pos currency: %w", err)
+			}
+		}
 		if _, err := tx.Exec("DELETE FROM pos_items"); err != nil {
 			return fmt.Errorf("clear pos items: %w", err)
 		}
@@ -490,6 +509,10 @@ func (p *pos) replace(ctx context.Context, items []fetchedItem, acked int64) err
 		}
 		return nil
 	}, nil)
+	if err == nil && currency != "" {
+		p.cur.Store(&currency)
+	}
+	return err
 }
 
 // cachedNames returns the cached names and prices, to keep what a fetch

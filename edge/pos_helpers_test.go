@@ -18,8 +18,9 @@ import (
 )
 
 // fakePOSServer is a control plane for the till: fakeIngest's uplink
-// contract, plus the event's assortment (two items a page, to exercise
-// paging) and SKU lookups. Like the real server it applies each newly
+// contract, plus the event's till assortment in one answer with the
+// event's currency, and, as an older server answers, the assortment two
+// items a page (to exercise paging) and SKU lookups. Like the real server it applies each newly
 // stored sale to its stock in the ingest request that acknowledges it.
 type fakePOSServer struct {
 	t     testing.TB
@@ -30,6 +31,9 @@ type fakePOSServer struct {
 	mu            sync.Mutex
 	items         []*fakeItem
 	skusForbidden bool
+	legacy        bool                     // no till route: 404, as a server before it
+	currency      string                   // the event's currency in the till answer
+	gets          int                      // GET requests for the assortment and SKUs
 	sales         map[string][]popkit.Sale // by sale id, every stored copy
 }
 
@@ -43,7 +47,7 @@ type fakeItem struct {
 }
 
 func newFakePOSServer(t testing.TB, event string, items ...*fakeItem) *fakePOSServer {
-	f := &fakePOSServer{t: t, ing: newFakeIngest(t), event: event, items: items, sales: map[string][]popkit.Sale{}}
+	f := &fakePOSServer{t: t, ing: newFakeIngest(t), event: event, items: items, currency: "EUR", sales: map[string][]popkit.Sale{}}
 	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
 	t.Cleanup(f.srv.Close)
 	return f
@@ -74,7 +78,31 @@ func (f *fakePOSServer) serve(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	w.Header().Set("Content-Type", "application/json")
+	if r.Method == http.MethodGet {
+		f.gets++
+	}
 	switch {
+	case r.Method == http.MethodGet && r.URL.Path == "/api/v1/events/"+f.event+"/till" && !f.legacy:
+		type out struct {
+			SKUID      string `json:"sku_id"`
+			Name       string `json:"name"`
+			PriceMinor *int64 `json:"price_minor"`
+			Stock      int64  `json:"stock"`
+			Reserved   int64  `json:"reserved"`
+		}
+		till := struct {
+			EventID  string `json:"event_id"`
+			Currency string `json:"currency"`
+			Items    []out  `json:"items"`
+		}{f.event, f.currency, []out{}}
+		for _, it := range f.items {
+			price := it.override
+			if price == nil {
+				price = &it.price
+			}
+			till.Items = append(till.Items, out{it.sku, it.name, price, it.stock, it.reserved})
+		}
+		json.NewEncoder(w).Encode(till)
 	case r.Method == http.MethodGet && r.URL.Path == "/api/v1/events/"+f.event+"/assortment":
 		start := 0
 		if c := r.URL.Query().Get("cursor"); c != "" {

@@ -85,7 +85,7 @@ type itemsView struct {
 }
 
 func (p *pos) getItems(w http.ResponseWriter, r *http.Request) {
-	v := itemsView{EventID: p.agent.Config.EventID, Till: p.cfg.Till, Currency: p.cfg.Currency, Online: p.online.ok.Load(),
+	v := itemsView{EventID: p.agent.Config.EventID, Till: p.cfg.Till, Currency: p.currency(), Online: p.online.ok.Load(),
 		CardOfflineMaxTx: p.cfg.CardOfflineMaxTx, CardOfflineMaxTotal: p.cfg.CardOfflineMaxTotal}
 	items, err := p.items(r.Context(), p.ob.db)
 	if err == nil {

@@ -15,14 +15,31 @@ import (
 	"github.com/popkit/popkit"
 )
 
-// The till's assortment comes from GET /api/v1/events/{event}/assortment
-// (device tokens may read their own event), paged, and the names and list
-// prices from GET /api/v1/skus/{id}. An item's price is its event price
-// override when set, else the SKU's list price. When the server refuses the
-// SKU lookups (a device token may not be allowed to read SKUs), the agent
-// keeps the names and prices it cached before, shows a SKU without a name
-// by the start of its id, and refuses to sell a SKU whose price it has
-// never known.
+// The till's assortment comes from GET /api/v1/events/{event}/till in one
+// request: every item with its name, its price at the event (the item's
+// override, else the SKU's price in the event's currency; null when the
+// SKU has none in it) and stock, and the event's currency, which the till
+// then shows and sells in (the configured pos.currency is used only until
+// the first successful fetch). A server without that route (404 or 405)
+// is read the older way: the assortment paged from GET
+// /api/v1/events/{event}/assortment and each name and list price from
+// GET /api/v1/skus/{id}. When the server refuses those SKU lookups, the
+// agent keeps the names and prices it cached before, shows a SKU without
+// a name by the start of its id, and refuses to sell a SKU whose price it
+// has never known.
+
+// tillAnswer is the server's till assortment; only the fields the till
+// needs are decoded.
+type tillAnswer struct {
+	Currency string `json:"currency"`
+	Items    []struct {
+		SKUID      string `json:"sku_id"`
+		Name       string `json:"name"`
+		PriceMinor *int64 `json:"price_minor"`
+		Stock      int64  `json:"stock"`
+		Reserved   int64  `json:"reserved"`
+	} `json:"items"`
+}
 
 // assortmentPage is one page of the server's assortment list; only the
 // fields the till needs are decoded.
@@ -82,18 +99,55 @@ func (p *pos) runRefresh(ctx context.Context) {
 // refresh fetches the assortment and replaces the cache.
 func (p *pos) refresh(ctx context.Context) error {
 	acked := p.ob.Stats().AckedSeq
-	items, err := p.fetch(ctx)
+	items, currency, err := p.fetchTill(ctx)
+	var se *statusError
+	if errors.As(err, &se) && (se.code == http.StatusNotFound || se.code == http.StatusMethodNotAllowed) {
+		items, err = p.fetch(ctx)
+	}
 	if err != nil {
 		return err
 	}
-	if err := p.replace(ctx, items, acked); err != nil {
+	if err := p.replace(ctx, items, currency, acked); err != nil {
 		return err
 	}
 	p.online.refreshed.Store(p.agent.Now().UnixMicro())
 	return nil
 }
 
-// fetch reads the event's whole assortment from the server.
+// fetchTill reads the event's whole assortment and its currency from the
+// server in one request.
+func (p *pos) fetchTill(ctx context.Context) ([]fetchedItem, string, error) {
+	c := p.agent.Config
+	var t tillAnswer
+	if err := p.getJSON(ctx, strings.TrimRight(c.ServerURL, "/")+"/api/v1/events/"+url.PathEscape(c.EventID)+"/till", &t); err != nil {
+		return nil, "", fmt.Errorf("fetch till assortment: %w", err)
+	}
+	if !popkit.ValidCurrency(t.Currency) {
+		return nil, "", fmt.Errorf("fetch till assortment: currency %q is not an ISO 4217 code", t.Currency)
+	}
+	cached, err := p.cached(ctx)
+	if err != nil {
+		return nil, "", err
+	}
+	items := make([]fetchedItem, 0, len(t.Items))
+	for _, it := range t.Items {
+		if !popkit.ValidID(it.SKUID) {
+			continue
+		}
+		name := it.Name
+		if name == "" {
+			name = cached[it.SKUID].Name
+		}
+		if name == "" {
+			name = "SKU " + it.SKUID[:8]
+		}
+		items = append(items, fetchedItem{SKUID: it.SKUID, Name: name, PriceMinor: it.PriceMinor, Available: it.Stock - it.Reserved})
+	}
+	return items, t.Currency, nil
+}
+
+// fetch reads the event's whole assortment from a server without the
+// till route, one page and one SKU at a time.
 func (p *pos) fetch(ctx context.Context) ([]fetchedItem, error) {
 	c := p.agent.Config
 	base := strings.TrimRight(c.ServerURL, "/") + "/api/v1/events/" + url.PathEscape(c.EventID) + "/assortment?limit=200"

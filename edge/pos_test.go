@@ -394,7 +394,7 @@ func TestPOSPricesWithoutSKUAccess(t *testing.T) {
 	price := int64(2000)
 	tee.override = &price
 	f := newFakePOSServer(t, uuid.Must(uuid.NewV7()).String(), tee, mug)
-	f.skusForbidden = true
+	f.skusForbidden, f.legacy = true, true
 	a := startAgent(t, posConfig(t, f))
 	waitItems(t, a, 2)
 	its := posItems(t, a).Items
@@ -404,5 +404,37 @@ func TestPOSPricesWithoutSKUAccess(t *testing.T) {
 	sell(t, a, saleBody(popkit.PaymentCash, 2000, tee, 1))
 	if code, p, _ := sellJSON(t, a, saleBody(popkit.PaymentCash, 1200, mug, 1)); code != 422 || !strings.Contains(fmt.Sprint(p["errors"]), "no known price") {
 		t.Errorf("sale of an unpriced item: %d %v", code, p)
+	}
+}
+
+// TestPOSTillCurrencyFromServer: the till shows the configured currency
+// only until its first fetch, then the event's currency as the server
+// says it, and reads the whole assortment in one request.
+func TestPOSTillCurrencyFromServer(t *testing.T) {
+	t.Parallel()
+	tee, mug, cap := item("Tee", 2100, 10), item("Mug", 1000, 10), item("Cap", 1500, 10)
+	f := newFakePOSServer(t, uuid.Must(uuid.NewV7()).String(), tee, mug, cap)
+	f.currency = "GBP"
+	f.setDown(true)
+	c := posConfig(t, f)
+	c.POS.Currency = "EUR"
+	c.POS.Refresh = time.Hour // one fetch once the server is back
+	a := startAgent(t, c)
+	if v := posItems(t, a); v.Currency != "EUR" || len(v.Items) != 0 {
+		t.Fatalf("before the first fetch: currency %s, %d items; want the configured EUR and none", v.Currency, len(v.Items))
+	}
+	f.setDown(false)
+	waitItems(t, a, 3)
+	if v := posItems(t, a); v.Currency != "GBP" {
+		t.Errorf("after the fetch the till shows %s, want the event's GBP", v.Currency)
+	}
+	f.mu.Lock()
+	gets := f.gets
+	f.mu.Unlock()
+	if gets != 1 {
+		t.Errorf("the assortment of 3 SKUs took %d requests, want 1", gets)
+	}
+	if rc := sell(t, a, saleBody(popkit.PaymentCash, 2100, tee, 1)); rc.Currency != "GBP" {
+		t.Errorf("receipt currency %s, want GBP", rc.Currency)
 	}
 }

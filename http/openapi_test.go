@@ -302,6 +302,7 @@ func TestOpenAPIScenario(t *testing.T) {
 	coldChainScenario(t, e, w)
 	reconcileScenario(t, e, w)
 	fulfilScenario(t, e, w)
+	moneyScenario(t, e, w)
 	kpiScenario(t, e, w)
 	// Revoke a real token last: it is the one DELETE that succeeds.
 	tokens := decodeAs[listBody[popkit.Token]](t, e.do("GET", "/api/v1/tokens?role=curator", e.admin, nil).want(t, 200))

@@ -42,6 +42,7 @@ type cityInput struct {
 	Name     string `json:"name"`
 	Country  string `json:"country"`
 	TimeZone string `json:"time_zone"`
+	Currency string `json:"currency"` // empty: the country's
 }
 
 func validCountry(s string) bool {
@@ -63,7 +64,7 @@ func (s *Server) getCity() http.HandlerFunc {
 
 func (s *Server) createCity() http.HandlerFunc {
 	return handleCreate(s, "/api/v1/cities", func(_ *popkit.Token, in *cityInput) (*popkit.City, error) {
-		return &popkit.City{Name: in.Name, Country: in.Country, TimeZone: in.TimeZone}, nil
+		return &popkit.City{Name: in.Name, Country: in.Country, TimeZone: in.TimeZone, Currency: in.Currency}, nil
 	}, s.Cities.CreateCity, func(c *popkit.City) string { return c.ID })
 }
 

@@ -56,7 +56,7 @@ const (
 
 // routeTable lists every route of the server: the core routes below and
 // one list per area, each in its area's file.
-var routeTable = slices.Concat(coreRoutes, webhookRoutes, fulfilRoutes, coldChainRoutes, reconcileRoutes, kpiRoutes)
+var routeTable = slices.Concat(coreRoutes, webhookRoutes, fulfilRoutes, coldChainRoutes, reconcileRoutes, moneyRoutes, kpiRoutes)
 
 // coreRoutes are the foundation's, discovery's and orders' routes.
 var coreRoutes = []route{

@@ -47,6 +47,18 @@ type Store interface {
 	popkit.ColdChainService
 	popkit.ReconcileService
 	popkit.KPIService
+	FXStore
+	popkit.SKUPriceService
+	popkit.TillService
+}
+
+// FXStore is the exchange-rate service the API needs: FXService and a
+// bulk write of many rates in one transaction.
+type FXStore interface {
+	popkit.FXService
+	// SetRates stores rates as SetRate does, all or none. Returns
+	// EINVALID naming rates[i].field.
+	SetRates(ctx context.Context, rates []*popkit.FXRate) error
 }
 
 // NewServer returns a Server whose services all come from st. Callers
@@ -56,7 +68,8 @@ func NewServer(st Store) *Server {
 		Program: st, Cities: st, Venues: st, Brands: st, Events: st, SKUs: st,
 		Assortment: st, Devices: st, Tokens: st, Idempotency: st, Telemetry: st, Orders: st,
 		Listings: st, Tiers: st, Members: st, Billing: st, Funnel: st, Secrets: st,
-		Webhooks: st, Fulfilment: st, ColdChain: st, Reconcile: st, KPIs: st,
+		Webhooks: st, Fulfilment: st, ColdChain: st, Reconcile: st,
+		FX: st, SKUPrices: st, Till: st, KPIs: st,
 	}
 }
 
@@ -78,6 +91,11 @@ type Server struct {
 	// Reconcile applies offline sales and stock counts and keeps the
 	// exceptions they raise.
 	Reconcile popkit.ReconcileService
+	// FX holds dated exchange rates; SKUPrices the SKU prices per
+	// currency; Till answers an edge agent's till in one request.
+	FX        FXStore
+	SKUPrices popkit.SKUPriceService
+	Till      popkit.TillService
 
 	// Discovery: listings and curation, memberships, the billing webhook
 	// and the funnel.

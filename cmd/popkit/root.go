@@ -36,6 +36,7 @@ Start with "popkit demo" for a first look.`,
 		newDemoCmd(),
 		newEdgeCmd(),
 		newVersionCmd(),
+		newFXCmd(),
 	)
 	return root
 }
