@@ -8,13 +8,15 @@
 // store's KPIService:
 //
 //   - the program grouped by city over 90 days (p50, p99 over -queries),
+//
 //   - one event grouped by hour over its days (p50, p99 over -queries),
+//
 //   - GET /api/v1/kpis of the whole year by day for all events as CSV,
 //     through the HTTP handler (p50 and max over 5).
 //
-//	go run ./bench/kpibench -dsn /tmp/kpi.db
-//	go run ./bench/kpibench -dsn 'postgres://postgres@127.0.0.1:5432/test?sslmode=disable'
-//	go run ./bench/kpibench -dsn /tmp/kpi.db -events 100 -orders 100   # a quick run
+//     go run ./bench/kpibench -dsn /tmp/kpi.db
+//     go run ./bench/kpibench -dsn 'postgres://postgres@127.0.0.1:5432/test?sslmode=disable'
+//     go run ./bench/kpibench -dsn /tmp/kpi.db -events 100 -orders 100   # a quick run
 //
 // On PostgreSQL it works in a fresh schema that it drops at the end.
 package main
@@ -289,4 +291,3 @@ func freshSchema(ctx context.Context, base string) (string, func(), error) {
 	u.RawQuery = q.Encode()
 	return u.String(), drop, nil
 }
-
