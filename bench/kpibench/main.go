@@ -7,16 +7,15 @@
 // filled by the same triggers live writes fire. It then times, on the
 // store's KPIService:
 //
-//   - the program grouped by city over 90 days (p50, p99 over -queries),
-//
-//   - one event grouped by hour over its days (p50, p99 over -queries),
-//
+//   - the program grouped by city over 90 days (p50, p99 over -queries);
+//   - one event grouped by hour over its days (p50, p99 over -queries);
 //   - GET /api/v1/kpis of the whole year by day for all events as CSV,
 //     through the HTTP handler (p50 and max over 5).
 //
-//     go run ./bench/kpibench -dsn /tmp/kpi.db
-//     go run ./bench/kpibench -dsn 'postgres://postgres@127.0.0.1:5432/test?sslmode=disable'
-//     go run ./bench/kpibench -dsn /tmp/kpi.db -events 100 -orders 100   # a quick run
+// Run it on either store; -events 40 -orders 100 -queries 20 is a quick run:
+//
+//	go run ./bench/kpibench -dsn /tmp/kpi.db
+//	go run ./bench/kpibench -dsn 'postgres://postgres@127.0.0.1:5432/test?sslmode=disable'
 //
 // On PostgreSQL it works in a fresh schema that it drops at the end.
 package main
