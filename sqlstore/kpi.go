@@ -34,7 +34,7 @@ func (db *DB) FindKPIs(ctx context.Context, f popkit.KPIFilter) (*popkit.KPIRepo
 	if err != nil {
 		return nil, err
 	}
-	events, err := kpiEvents(ctx, tx, &f, prog.Currency)
+	events, err := kpiEvents(ctx, tx, &f)
 	if err != nil {
 		return nil, err
 	}
@@ -75,7 +75,7 @@ func (db *DB) FindKPIs(ctx context.Context, f popkit.KPIFilter) (*popkit.KPIRepo
 
 // kpiEvents returns the events of the filter's scope whose span overlaps
 // its range, with their sessions, zones and city names.
-func kpiEvents(ctx context.Context, tx *txn, f *popkit.KPIFilter, currency string) ([]*kpi.Event, error) {
+func kpiEvents(ctx context.Context, tx *txn, f *popkit.KPIFilter) ([]*kpi.Event, error) {
 	var w where
 	switch f.Scope {
 	case popkit.ScopeEvent:
