@@ -103,8 +103,8 @@ type Image struct {
 	Alt    string `json:"alt"`
 }
 
-// PriceRange is the range of prices at an event in the program currency's
-// minor unit.
+// PriceRange is the range of prices at an event in minor units of the
+// event's currency (its city's, Event.Currency).
 type PriceRange struct {
 	MinMinor int64 `json:"min_minor"`
 	MaxMinor int64 `json:"max_minor"`

@@ -169,7 +169,7 @@ func seedListing(ctx context.Context, ls popkit.ListingService, e *popkit.Event,
 		BrandIDs:    slices.Clone(e.BrandIDs),
 		Categories:  []string{"pop-up"},
 		Tags:        []string{"local", "small-batch"},
-		Price:       &popkit.PriceRange{MinMinor: 250, MaxMinor: 4500},
+		Price:       &popkit.PriceRange{MinMinor: listPriceIn(250, e.Currency), MaxMinor: listPriceIn(4500, e.Currency)},
 	}
 	if len([]rune(c.Summary)) > popkit.MaxSummaryRunes {
 		c.Summary = string([]rune(c.Summary)[:popkit.MaxSummaryRunes-1]) + "…"

@@ -5,9 +5,11 @@ package sim
 
 type cityPlan struct {
 	name, country, zone string
+	currency            string // ISO 4217: every amount below, and the city's prices, are in it
 	venues              []venuePlan
-	rentPerDay          int64 // pence
-	tariff              int64 // pence per kWh
+	rentPerDay          int64 // minor units of currency
+	tariff              int64 // minor units per kWh
+	staffHour           int64 // one person's hour, minor units
 }
 
 type venuePlan struct {
@@ -43,19 +45,19 @@ type eventPlan struct {
 const markerSlug = pantryBrand
 
 var cityPlans = []cityPlan{
-	{name: "Berlin", country: "DE", zone: "Europe/Berlin", rentPerDay: 32000, tariff: 38, venues: []venuePlan{
+	{name: "Berlin", country: "DE", zone: "Europe/Berlin", currency: "EUR", rentPerDay: 32000, tariff: 38, staffHour: 1650, venues: []venuePlan{
 		{"mn", "Markthalle Neun", "Eisenbahnstraße 42/43, 10997 Berlin", 52.50213, 13.43143},
 		{"kb", "Kulturbrauerei", "Schönhauser Allee 36, 10435 Berlin", 52.53930, 13.41326},
 	}},
-	{name: "London", country: "GB", zone: "Europe/London", rentPerDay: 45000, tariff: 30, venues: []venuePlan{
+	{name: "London", country: "GB", zone: "Europe/London", currency: "GBP", rentPerDay: 45000, tariff: 30, staffHour: 1450, venues: []venuePlan{
 		{"sp", "Old Spitalfields Market", "16 Horner Square, London E1 6EW", 51.51966, -0.07531},
 		{"cd", "Coal Drops Yard", "Stable Street, London N1C 4DQ", 51.53567, -0.12575},
 	}},
-	{name: "New York", country: "US", zone: "America/New_York", rentPerDay: 52000, tariff: 27, venues: []venuePlan{
+	{name: "New York", country: "US", zone: "America/New_York", currency: "USD", rentPerDay: 52000, tariff: 27, staffHour: 2200, venues: []venuePlan{
 		{"cm", "Chelsea Market", "75 9th Avenue, New York, NY 10011", 40.74246, -74.00605},
 		{"ic", "Industry City", "220 36th Street, Brooklyn, NY 11232", 40.65535, -74.00742},
 	}},
-	{name: "Melbourne", country: "AU", zone: "Australia/Melbourne", rentPerDay: 38000, tariff: 33, venues: []venuePlan{
+	{name: "Melbourne", country: "AU", zone: "Australia/Melbourne", currency: "AUD", rentPerDay: 58000, tariff: 33, staffHour: 3000, venues: []venuePlan{
 		{"qv", "Queen Victoria Market", "Corner of Queen Street and Victoria Street, Melbourne VIC 3000", -37.80762, 144.95681},
 		{"fs", "Federation Square", "Corner of Swanston Street and Flinders Street, Melbourne VIC 3000", -37.81797, 144.96905},
 	}},

@@ -31,6 +31,17 @@ type Services struct {
 	SKUs       popkit.SKUService
 	Assortment popkit.AssortmentService
 	Devices    popkit.DeviceService
+	// Prices sets the SKUs' prices in the cities' other currencies; nil
+	// means SKUs when it is one. FX stores the demo's exchange rates; nil
+	// means Program when it can. Without them the demo has GBP prices only
+	// and no rates.
+	Prices popkit.SKUPriceService
+	FX     RateSetter
+}
+
+// RateSetter stores many exchange rates at once (sqlstore.DB is one).
+type RateSetter interface {
+	SetRates(ctx context.Context, rates []*popkit.FXRate) error
 }
 
 // SeedOptions control Seed. Seed and Now together determine everything the
@@ -57,8 +68,9 @@ type SeedResult struct {
 // Demo program settings.
 const (
 	ProgramName = "popkit demo program"
-	// Currency is the demo program's currency. Catalogue prices are GBP in
-	// the source and are used in pence as they are.
+	// Currency is the demo program's reporting currency. Catalogue prices
+	// are GBP in the source and are used in pence as they are; the other
+	// cities' prices are derived from them (prices.go).
 	Currency = "GBP"
 )
 
@@ -97,7 +109,7 @@ func Seed(ctx context.Context, svc Services, opt SeedOptions) (*SeedResult, erro
 	s := &seeder{svc: svc, opt: opt, logf: logf, res: &SeedResult{},
 		rng:    rand.New(rand.NewPCG(uint64(opt.Seed), 0x706f706b6974)),
 		venues: map[string]*venue{}, brands: map[string]*popkit.Brand{}, skus: map[string][]*popkit.SKU{}}
-	for _, step := range []func(context.Context) error{s.program, s.places, s.catalogue, s.events} {
+	for _, step := range []func(context.Context) error{s.program, s.places, s.catalogue, s.prices, s.fxRates, s.events} {
 		if err := step(ctx); err != nil {
 			return nil, err
 		}
@@ -144,7 +156,7 @@ func (s *seeder) places(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("load zone of %s: %w", cp.name, err)
 		}
-		c := &popkit.City{Name: cp.name, Country: cp.country, TimeZone: cp.zone}
+		c := &popkit.City{Name: cp.name, Country: cp.country, TimeZone: cp.zone, Currency: cp.currency}
 		if err := s.svc.Cities.CreateCity(ctx, c); err != nil {
 			return fmt.Errorf("create city %s: %w", cp.name, err)
 		}
@@ -269,13 +281,14 @@ func (s *seeder) sessions(ep eventPlan, nowLocal time.Time) []popkit.Session {
 	return out
 }
 
-// costs returns an event's fixed costs: rent of ±10% around the city's day
-// rate, two staff for the opening hours, a van, and the city's energy tariff.
+// costs returns an event's fixed costs in the city's currency: rent of
+// ±10% around the city's day rate, two staff for the opening hours at the
+// city's hourly rate, a van, and the city's energy tariff.
 func (s *seeder) costs(c *cityPlan, days int) popkit.Costs {
 	perDay := c.rentPerDay * int64(90+s.rng.IntN(21)) / 100 / 100 * 100
 	return popkit.Costs{
 		RentMinor:            perDay * int64(days),
-		StaffMinor:           int64(days) * 2 * sessionHours * 1450,
+		StaffMinor:           int64(days) * 2 * sessionHours * c.staffHour,
 		TransportMinor:       int64(15000 + s.rng.IntN(201)*100),
 		EnergyTariffMinorKWh: c.tariff,
 	}

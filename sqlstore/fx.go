@@ -55,13 +55,46 @@ func (db *DB) SetRates(ctx context.Context, rates []*popkit.FXRate) error {
 		return err
 	}
 	defer tx.Rollback()
-	for _, r := range rates {
+	// Many rows a statement; a day, base and quote named twice keeps the
+	// last, as one SetRate after another would.
+	last := make(map[[3]string]int, len(rates))
+	for i, r := range rates {
 		r.Derived, r.UpdatedAt = "", tx.now
-		if _, err := tx.exec(ctx, `INSERT INTO fx_rates (day, base, quote, rate, updated_at) VALUES (?, ?, ?, ?, ?)
-			ON CONFLICT (day, base, quote) DO UPDATE SET rate = excluded.rate, updated_at = excluded.updated_at`,
-			r.Day, r.Base, r.Quote, r.Rate, tx.timeArg(r.UpdatedAt)); err != nil {
-			return wrap("upsert fx rate", err)
+		last[[3]string{r.Day, r.Base, r.Quote}] = i
+	}
+	const perStatement = 500
+	var q strings.Builder
+	args := make([]any, 0, 5*perStatement)
+	flush := func() error {
+		if len(args) == 0 {
+			return nil
 		}
+		q.WriteString(` ON CONFLICT (day, base, quote) DO UPDATE SET rate = excluded.rate, updated_at = excluded.updated_at`)
+		if _, err := tx.exec(ctx, q.String(), args...); err != nil {
+			return wrap("upsert fx rates", err)
+		}
+		q.Reset()
+		args = args[:0]
+		return nil
+	}
+	for i, r := range rates {
+		if last[[3]string{r.Day, r.Base, r.Quote}] != i {
+			continue
+		}
+		if len(args) == 0 {
+			q.WriteString(`INSERT INTO fx_rates (day, base, quote, rate, updated_at) VALUES (?, ?, ?, ?, ?)`)
+		} else {
+			q.WriteString(`, (?, ?, ?, ?, ?)`)
+		}
+		args = append(args, r.Day, r.Base, r.Quote, r.Rate, tx.timeArg(r.UpdatedAt))
+		if len(args) == 5*perStatement {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+	}
+	if err := flush(); err != nil {
+		return err
 	}
 	return tx.commit()
 }

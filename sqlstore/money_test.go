@@ -227,5 +227,23 @@ func TestFXRates(t *testing.T) {
 		wantCode(t, err, popkit.EINVALID, "to")
 		_, _, err = db.FindRates(ctx, popkit.FXRateFilter{After: "bogus"})
 		wantCode(t, err, popkit.EINVALID, "cursor")
+
+		// Many at once, a pair named twice keeps the last; a bad one stores
+		// none and is named by its index.
+		bulk := []*popkit.FXRate{{Day: "2026-04-01", Base: "EUR", Quote: "SEK", Rate: "11.1"}}
+		for i := range 1200 {
+			bulk = append(bulk, &popkit.FXRate{Day: fmt.Sprintf("2026-05-%02d", 1+i%28), Base: "EUR", Quote: []string{"NOK", "DKK", "PLN"}[i%3], Rate: fmt.Sprintf("%d.5", 1+i)})
+		}
+		bulk = append(bulk, &popkit.FXRate{Day: "2026-04-01", Base: "EUR", Quote: "SEK", Rate: "11.2"})
+		wantCode(t, db.SetRates(ctx, append(bulk[:2:2], &popkit.FXRate{Day: "2026-04-02", Base: "EUR", Quote: "SEK", Rate: "x"})), popkit.EINVALID, "rates[2].rate")
+		must(t, db.SetRates(ctx, bulk))
+		if r, err := db.RateOn(ctx, "2026-04-30", "EUR", "SEK"); err != nil || r.Rate != "11.2" {
+			t.Errorf("pair named twice: %+v, %v; want the last, 11.2", r, err)
+		}
+		got, _, err = db.FindRates(ctx, popkit.FXRateFilter{From: "2026-05-01", To: "2026-05-31", Limit: 200})
+		must(t, err)
+		if len(got) != 84 {
+			t.Errorf("%d rates in May, want 28 days × 3", len(got))
+		}
 	})
 }

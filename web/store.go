@@ -388,9 +388,13 @@ func (s *Store) view(ctx context.Context, l *popkit.Listing, v popkit.Viewer, no
 		})
 	}
 	if live.Price != nil {
-		cur, err := s.currency(ctx)
-		if err != nil {
-			return nil, err
+		// Prices at an event are in its city's currency; a store that
+		// does not say it (an older one) means the program's.
+		cur := ev.Currency
+		if cur == "" {
+			if cur, err = s.currency(ctx); err != nil {
+				return nil, err
+			}
 		}
 		out.Price = &Price{MinMinor: live.Price.MinMinor, MaxMinor: live.Price.MaxMinor, Currency: cur}
 	}

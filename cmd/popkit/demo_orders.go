@@ -63,20 +63,20 @@ func loadDemoSites(ctx context.Context, m *Main) ([]*demoSite, error) {
 			return nil, fmt.Errorf("find demo venue: %w", err)
 		}
 		s := &demoSite{event: e, venue: v, device: d}
-		items, _, err := m.DB.FindAssortment(ctx, popkit.AssortmentFilter{EventID: e.ID, Page: popkit.Page{Limit: 100}})
+		// Prices in the event's currency, as its till sees them.
+		till, err := m.DB.FindTillAssortment(ctx, e.ID)
 		if err != nil {
 			return nil, fmt.Errorf("find demo assortment: %w", err)
 		}
-		for _, it := range items {
+		for _, it := range till.Items {
+			if it.PriceMinor == nil {
+				continue
+			}
 			sku, err := m.DB.FindSKUByID(ctx, it.SKUID)
 			if err != nil {
 				return nil, fmt.Errorf("find demo sku: %w", err)
 			}
-			price := sku.PriceMinor
-			if it.PriceMinor != nil {
-				price = *it.PriceMinor
-			}
-			s.items = append(s.items, demoItem{sku: sku, price: price})
+			s.items = append(s.items, demoItem{sku: sku, price: *it.PriceMinor})
 		}
 		sites = append(sites, s)
 	}
