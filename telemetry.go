@@ -234,7 +234,7 @@ const (
 	MetricQueueP95        = "queue_p95"            // per-minute p95, mean weighted by samples
 	MetricQueueMax        = "queue_max"            // max
 	MetricVisitors        = "visitors"             // sum of per-minute distinct visitors
-	MetricDwellMedian     = "dwell_median_seconds" // per-minute median, mean weighted by visitors
+	MetricDwellMedian     = "dwell_median_seconds" // per-minute median, mean weighted by the stays that ended in the minute; minutes without stays have no value
 	MetricTemperatureMin  = "temperature_min"      // min
 	MetricTemperatureMax  = "temperature_max"      // max
 	MetricTemperatureMean = "temperature_mean"     // per-minute mean, mean weighted by samples

@@ -59,6 +59,12 @@ type Rollup struct {
 	Visitors           int64   `json:"visitors,omitempty"`
 	RepeatVisitors     int64   `json:"repeat_visitors,omitempty"`
 	DwellMedianSeconds float64 `json:"dwell_median_seconds,omitempty"`
+	// DwellStays is the number of stays of at least 30 s that ended in the
+	// minute, the stays DwellMedianSeconds is the median of. A minute in
+	// which no stay ended has neither (both absent): it carries no dwell
+	// value, not a dwell of 0 s. Optional for older agents: the server then
+	// counts a minute with a positive median as one stay.
+	DwellStays int64 `json:"dwell_stays,omitempty"`
 	// DwellLittleSeconds is the dwell estimate by Little's law over the
 	// minute: mean occupancy (pseudonyms inside) ÷ arrival rate. Optional:
 	// added by the edge agent; suppressed with the other counts below k.

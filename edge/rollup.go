@@ -135,6 +135,7 @@ func (a *minuteAgg) rollup(eventID string, key minuteKey, k int) popkit.Rollup {
 			s := slices.Clone(a.Stays)
 			slices.Sort(s)
 			r.DwellMedianSeconds = quantile(s, 0.5)
+			r.DwellStays = int64(len(s))
 		} else if len(a.Stays) > 0 {
 			r.Suppressed = true
 		}

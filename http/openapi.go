@@ -130,6 +130,9 @@ func responses(rt route) obj {
 	case d.out != "":
 		ok["content"] = obj{"application/json": obj{"schema": ref("schemas", d.out)}}
 	}
+	if content, _ := ok["content"].(obj); content != nil && d.also != "" {
+		content[d.also] = obj{"schema": obj{"type": "string"}}
+	}
 	res := obj{strconv.Itoa(d.status): ok}
 	if d.alt != 0 {
 		res[strconv.Itoa(d.alt)] = obj{"description": http.StatusText(d.alt), "headers": headers, "content": ok["content"]}

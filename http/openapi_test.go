@@ -53,7 +53,9 @@ var loadSpec = sync.OnceValues(func() (*spec, error) {
 		popkit.SecretService
 		popkit.ReconcileService
 		popkit.ColdChainService
+		popkit.KPIService
 	}
+	srv.KPIs = svc
 	srv.Reconcile = svc
 	srv.ColdChain = svc
 	srv.Program, srv.Cities, srv.Venues, srv.Brands, srv.Events = svc, svc, svc, svc, svc
@@ -301,6 +303,7 @@ func TestOpenAPIScenario(t *testing.T) {
 	reconcileScenario(t, e, w)
 	fulfilScenario(t, e, w)
 	moneyScenario(t, e, w)
+	kpiScenario(t, e, w)
 	// Revoke a real token last: it is the one DELETE that succeeds.
 	tokens := decodeAs[listBody[popkit.Token]](t, e.do("GET", "/api/v1/tokens?role=curator", e.admin, nil).want(t, 200))
 	e.do("DELETE", "/api/v1/tokens/"+tokens.Items[0].ID, e.admin, nil).want(t, 204)

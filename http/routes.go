@@ -34,6 +34,7 @@ type opDoc struct {
 	errs    []int    // error statuses besides those every route of its kind has
 	media   string   // success media type when not application/json
 	alt     int      // another success status with the same body, or 0
+	also    string   // another success media type served on request (Accept), with a string body
 }
 
 // plain adapts a handler method to the route table.
@@ -55,7 +56,7 @@ const (
 
 // routeTable lists every route of the server: the core routes below and
 // one list per area, each in its area's file.
-var routeTable = slices.Concat(coreRoutes, webhookRoutes, fulfilRoutes, coldChainRoutes, reconcileRoutes, moneyRoutes)
+var routeTable = slices.Concat(coreRoutes, webhookRoutes, fulfilRoutes, coldChainRoutes, reconcileRoutes, moneyRoutes, kpiRoutes)
 
 // coreRoutes are the foundation's, discovery's and orders' routes.
 var coreRoutes = []route{

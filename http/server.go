@@ -46,6 +46,7 @@ type Store interface {
 	fulfil.Service
 	popkit.ColdChainService
 	popkit.ReconcileService
+	popkit.KPIService
 	FXStore
 	popkit.SKUPriceService
 	popkit.TillService
@@ -68,7 +69,7 @@ func NewServer(st Store) *Server {
 		Assortment: st, Devices: st, Tokens: st, Idempotency: st, Telemetry: st, Orders: st,
 		Listings: st, Tiers: st, Members: st, Billing: st, Funnel: st, Secrets: st,
 		Webhooks: st, Fulfilment: st, ColdChain: st, Reconcile: st,
-		FX: st, SKUPrices: st, Till: st,
+		FX: st, SKUPrices: st, Till: st, KPIs: st,
 	}
 }
 
@@ -112,6 +113,8 @@ type Server struct {
 	Fulfilment fulfil.Service
 	// ColdChain holds sensor bindings and cold-chain excursions.
 	ColdChain popkit.ColdChainService
+	// KPIs computes KPI reports and keeps sensor roles.
+	KPIs popkit.KPIService
 	// BillingSecret verifies billing webhooks (the payment provider's
 	// signing secret); empty means the one stored in Secrets.
 	BillingSecret []byte
@@ -157,7 +160,7 @@ func (s *Server) build() {
 		"Tokens": s.Tokens, "Idempotency": s.Idempotency, "Telemetry": s.Telemetry,
 		"Listings": s.Listings, "Tiers": s.Tiers, "Members": s.Members, "Billing": s.Billing,
 		"Funnel": s.Funnel, "Secrets": s.Secrets, "ColdChain": s.ColdChain,
-		"Reconcile": s.Reconcile,
+		"Reconcile": s.Reconcile, "KPIs": s.KPIs,
 	} {
 		if svc == nil {
 			panic(fmt.Sprintf("http: Server.%s is nil", name))

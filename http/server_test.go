@@ -109,7 +109,7 @@ func TestMetrics(t *testing.T) {
 		Program: e.db, Cities: e.db, Venues: e.db, Brands: e.db, Events: e.db, SKUs: e.db,
 		Assortment: e.db, Devices: e.db, Tokens: e.db, Idempotency: e.db, Telemetry: e.db, Registry: reg,
 		Listings: e.db, Tiers: e.db, Members: e.db, Billing: e.db, Funnel: e.db, Secrets: e.db,
-		Reconcile: e.db, ColdChain: e.db,
+		Reconcile: e.db, ColdChain: e.db, KPIs: e.db,
 	}).Handler()
 }
 

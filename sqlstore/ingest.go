@@ -25,12 +25,15 @@ const ingestRecordCols = `device_id, stream, seq, status, kind, reason, raw, rec
 const rollupCols = `event_id, kind, minute, device_id, sensor, src_stream, src_seq,
 	in_count, out_count, occupancy_max, queue_samples, queue_p50, queue_p95, queue_max, open_tills,
 	visitors, repeat_visitors, dwell_median_seconds, suppressed,
-	temp_samples, temp_min, temp_max, temp_mean, kwh`
+	temp_samples, temp_min, temp_max, temp_mean, kwh, dwell_stays, dwell_little_seconds`
+
+// rollupCount is the number of rollupCols.
+const rollupCount = 26
 
 // rollupValueCols are the columns a newer version of a rollup replaces.
 var rollupValueCols = strings.Fields(`src_stream src_seq in_count out_count occupancy_max
 	queue_samples queue_p50 queue_p95 queue_max open_tills visitors repeat_visitors
-	dwell_median_seconds suppressed temp_samples temp_min temp_max temp_mean kwh`)
+	dwell_median_seconds suppressed temp_samples temp_min temp_max temp_mean kwh dwell_stays dwell_little_seconds`)
 
 // ingestRow is one new record of a batch.
 type ingestRow struct {
@@ -234,15 +237,15 @@ func upsertRollups(ctx context.Context, tx *txn, deviceID, stream string, recs [
 		` WHERE (excluded.src_stream, excluded.src_seq) > (telemetry_rollups.src_stream, telemetry_rollups.src_seq)`
 	for start := 0; start < len(keep); start += rollupChunk {
 		chunk := keep[start:min(start+rollupChunk, len(keep))]
-		args := make([]any, 0, len(chunk)*24)
+		args := make([]any, 0, len(chunk)*rollupCount)
 		for _, rec := range chunk {
 			r := rec.Rollup
 			args = append(args, r.EventID, r.Kind, tx.timeArg(r.Minute), deviceID, r.Sensor, stream, rec.Seq,
 				r.In, r.Out, r.OccupancyMax, r.QueueSamples, r.QueueP50, r.QueueP95, r.QueueMax, r.OpenTills,
 				r.Visitors, r.RepeatVisitors, r.DwellMedianSeconds, r.Suppressed,
-				r.TempSamples, r.TempMin, r.TempMax, r.TempMean, r.KWh)
+				r.TempSamples, r.TempMin, r.TempMax, r.TempMean, r.KWh, r.DwellStays, r.DwellLittleSeconds)
 		}
-		q := `INSERT INTO telemetry_rollups (` + rollupCols + `) VALUES ` + placeholders(len(chunk), 24) + suffix
+		q := `INSERT INTO telemetry_rollups (` + rollupCols + `) VALUES ` + placeholders(len(chunk), rollupCount) + suffix
 		if _, err := tx.exec(ctx, q, args...); err != nil {
 			return wrap("upsert rollups", err)
 		}

@@ -24,12 +24,18 @@ var metricExprs = map[string]string{
 	popkit.MetricQueueP95:        weightedMean("queue_p95", "queue_samples"),
 	popkit.MetricQueueMax:        `MAX(queue_max)`,
 	popkit.MetricVisitors:        `SUM(visitors)`,
-	popkit.MetricDwellMedian:     weightedMean("dwell_median_seconds", "visitors"),
+	popkit.MetricDwellMedian:     weightedMean("dwell_median_seconds", dwellWeight),
 	popkit.MetricTemperatureMin:  `MIN(temp_min)`,
 	popkit.MetricTemperatureMax:  `MAX(temp_max)`,
 	popkit.MetricTemperatureMean: weightedMean("temp_mean", "temp_samples"),
 	popkit.MetricEnergyKWh:       `SUM(kwh)`,
 }
+
+// dwellWeight weights a minute's dwell median by the stays that ended in
+// it; a minute with no median (0: no stay ended) weighs nothing, so it is
+// "no value", not 0 s. Older agents send no stay count: a minute with a
+// median then counts as one stay.
+const dwellWeight = `(CASE WHEN dwell_median_seconds > 0 THEN (CASE WHEN dwell_stays > 1 THEN dwell_stays ELSE 1 END) ELSE 0 END)`
 
 func weightedMean(col, weight string) string {
 	return fmt.Sprintf(`SUM(%s * %s) / NULLIF(SUM(%s), 0)`, col, weight, weight)

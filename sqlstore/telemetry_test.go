@@ -247,8 +247,10 @@ func TestTelemetrySeries(t *testing.T) {
 			r(popkit.RollupQueue, "till", at(1, 1), func(x *popkit.Rollup) {
 				x.QueueSamples, x.QueueP50, x.QueueP95, x.QueueMax = 3, 6, 8, 9
 			}),
-			r(popkit.RollupDwell, "floor", at(1, 0), func(x *popkit.Rollup) { x.Visitors, x.DwellMedianSeconds = 10, 60 }),
-			r(popkit.RollupDwell, "floor", at(1, 1), func(x *popkit.Rollup) { x.Visitors, x.DwellMedianSeconds = 30, 100 }),
+			r(popkit.RollupDwell, "floor", at(1, 0), func(x *popkit.Rollup) { x.Visitors, x.DwellMedianSeconds, x.DwellStays = 10, 60, 10 }),
+			r(popkit.RollupDwell, "floor", at(1, 1), func(x *popkit.Rollup) { x.Visitors, x.DwellMedianSeconds, x.DwellStays = 30, 100, 30 }),
+			// Visitors entered but no stay ended: no dwell value, not 0 s.
+			r(popkit.RollupDwell, "floor", at(1, 3), func(x *popkit.Rollup) { x.Visitors = 20 }),
 			r(popkit.RollupDwell, "floor", at(1, 2), func(x *popkit.Rollup) { x.Suppressed = true }),
 			r(popkit.RollupTemperature, "fridge", at(1, 0), func(x *popkit.Rollup) {
 				x.TempSamples, x.TempMin, x.TempMax, x.TempMean = 2, 3, 5, 4
@@ -284,7 +286,7 @@ func TestTelemetrySeries(t *testing.T) {
 			{popkit.MetricQueueP50, "", hour, map[time.Time]float64{at(1, 0): (2*1 + 6*3) / 4.0}},
 			{popkit.MetricQueueP95, "", hour, map[time.Time]float64{at(1, 0): (4*1 + 8*3) / 4.0}},
 			{popkit.MetricQueueMax, "", hour, map[time.Time]float64{at(1, 0): 9}},
-			{popkit.MetricVisitors, "", hour, map[time.Time]float64{at(1, 0): 40}},
+			{popkit.MetricVisitors, "", hour, map[time.Time]float64{at(1, 0): 60}},
 			{popkit.MetricDwellMedian, "", hour, map[time.Time]float64{at(1, 0): (60*10 + 100*30) / 40.0}},
 			{popkit.MetricTemperatureMin, "", hour, map[time.Time]float64{at(1, 0): 1}},
 			{popkit.MetricTemperatureMax, "", hour, map[time.Time]float64{at(1, 0): 9}},
