@@ -217,7 +217,14 @@ func startDemo(t *testing.T, dbPath string) *demoRun {
 	t.Helper()
 	pr, pw := io.Pipe()
 	cmd := newRootCmd(pw, io.Discard)
-	cmd.SetArgs([]string{"demo", "--addr", "127.0.0.1:0", "--db", dbPath})
+	args := []string{"demo", "--addr", "127.0.0.1:0", "--db", dbPath}
+	if testing.Short() {
+		// The year of history takes most of a minute under -race; sim's
+		// TestSeedHistory checks it, and ./test.sh --full runs the demo
+		// with it.
+		args = append(args, "--history=false")
+	}
+	cmd.SetArgs(args)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- cmd.ExecuteContext(ctx); pw.Close() }()
